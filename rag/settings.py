@@ -1,4 +1,4 @@
-"""One typed settings object; every field can be overridden by an environment variable RAG_<NAME>."""
+"""One typed settings object; any field can be overridden by the environment as RAG_<NAME>."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     )
     chroma_url: str | None = Field(
         None,
-        description="URL of a shared Chroma server (http://host:port); unset means embedded Chroma.",
+        description="URL of a shared Chroma server (http://host:port); unset: embedded Chroma.",
     )
     collection: str = Field("reviews", description="Base name of the Chroma collections.")
     embedding_model: str | None = Field(
@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     )
     chunk_overlap: int = Field(150, description="Overlap, in characters, when splitting a section.")
     max_file_mb: float = Field(50.0, description="Largest input file accepted by ingest, in MiB.")
+    retrieval: Literal["hybrid", "dense", "bm25"] = Field(
+        "hybrid", description="Which retrievers run: both fused (hybrid), dense only, or BM25 only."
+    )
     candidates: int = Field(
         30, description="Candidates taken from each retriever (dense and BM25) before fusion."
     )

@@ -3,7 +3,8 @@
 The one documented normalisation (applied to both sides before comparing):
 1. Unicode NFKC, character by character;
 2. curly single and double quotes become ' and ", and every dash or minus becomes -;
-3. markdown emphasis is dropped: `*`, `__`, `_` at a word edge, and inline <u>/<b>/<i>/<em>/<strong>;
+3. markdown emphasis is dropped: `*`, `__`, `_` at a word edge, and inline <u> <b> <i> <em>
+   <strong> tags;
 4. every run of whitespace becomes one space, and the ends are trimmed.
 
 Nothing else is forgiven: a changed, added or dropped word fails.
@@ -87,6 +88,16 @@ def normalise(text: str) -> str:
     return normalise_with_map(text).text
 
 
+def display(quote_text: str) -> str:
+    """A quote as shown to a reader: emphasis markers dropped and whitespace folded.
+
+    The words and punctuation are untouched, so the shown text still passes `contains`.
+    """
+    drop = _drop_mask(quote_text)
+    kept = "".join(ch for i, ch in enumerate(quote_text) if not drop[i])
+    return " ".join(kept.split())
+
+
 def locate(phrase: str, document_text: str) -> tuple[int, int] | None:
     """Raw offsets of the first span of `document_text` equal to `phrase` once normalised."""
     needle = normalise(phrase)
@@ -115,6 +126,8 @@ def verify_quote(quote: Quote, documents: Mapping[str, str]) -> bool:
         log.warning("rejected quote: offsets %d..%d out of range", quote.start, quote.end)
         return False
     if text[quote.start : quote.end] != quote.text or not normalise(quote.text):
-        log.warning("rejected quote: not verbatim at %s[%d:%d]", quote.document, quote.start, quote.end)
+        log.warning(
+            "rejected quote: not verbatim at %s[%d:%d]", quote.document, quote.start, quote.end
+        )
         return False
     return True

@@ -1,0 +1,171 @@
+"""Extractive answers: pick the passages, then the sentences in them, and quote them verbatim."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.models import Answer, Citation, DocMeta, Hit, Quote
+from rag.settings import Settings
+from rag.verify import display
+
+ABSTAIN_TEXT = (
+    "No supporting passage was found in the corpus for this question, so there is nothing to "
+    "quote. Try rephrasing it, or ask about the reviews the corpus holds."
+)
+
+# Sentence ends inside a block: . ! or ? (maybe closing quotes/emphasis), space, then a capital.
+_SENT_END = re.compile(r"(?<=[.!?])[\"'”’*]*\s+(?=[\"'“‘(*]*[A-Z0-9])")
+# Blocks: blank lines, and the starts of list items.
+_BLOCK_BREAK = re.compile(r"\n\s*\n|\n(?=\s*(?:[-•*]\s|\(?[a-z]\)\s))")
+_LEAD_MARK = re.compile(r"^(?:[-•]\s+|\*\*|\(?[a-z]\)\s+|#+\s*)+")
+_TRAIL_MARK = re.compile(r"[\s*]+$")
+_MIN_WORDS = 4
+_WHOLE_REC_CHARS = 600
+
+
+@dataclass(frozen=True)
+class Span:
+    """A sentence-sized piece of a document, by document offsets."""
+
+    start: int
+    end: int
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    piece = text[start:end]
+    lead = _LEAD_MARK.match(piece)
+    cut = len(lead.group(0)) if lead else 0
+    while cut < len(piece) and piece[cut].isspace():
+        cut += 1
+    trail = _TRAIL_MARK.search(piece)
+    stop = trail.start() if trail else len(piece)
+    return start + cut, start + max(cut, stop)
+
+
+def sentence_spans(doc_text: str, start: int, end: int) -> list[Span]:
+    """Split doc_text[start:end] into sentence spans (document offsets), markers trimmed."""
+    spans: list[Span] = []
+    text = doc_text[start:end]
+    block_start = 0
+    for brk in [*_BLOCK_BREAK.finditer(text), None]:
+        block_end = brk.start() if brk else len(text)
+        cursor = block_start
+        for m in [*_SENT_END.finditer(text, block_start, block_end), None]:
+            stop = m.start() if m else block_end
+            a, b = _trim(doc_text, start + cursor, start + stop)
+            if len(doc_text[a:b].split()) >= _MIN_WORDS:
+                spans.append(Span(a, b))
+            cursor = m.end() if m else block_end
+        block_start = brk.end() if brk else len(text)
+    return spans
+
+
+def review_name(meta: DocMeta) -> str:
+    """How a document is named in prose, e.g. 'the Child P review (Hampshire)'."""
+    name = meta.review or meta.title
+    kind = " briefing" if (meta.kind or "").lower() == "briefing" else " review"
+    suffix = f" ({meta.partnership})" if meta.partnership else ""
+    return f"the {name}{kind}{suffix}"
+
+
+def supported(hits: Sequence[Hit], settings: Settings) -> list[Hit]:
+    """The passages worth quoting: above the abstention threshold and near the best one."""
+    pool = [h for h in hits[: settings.top_k * 3] if h.dense is not None]
+    if not pool:
+        return []
+    best = max(h.dense for h in pool)
+    if best < settings.abstain_threshold:
+        return []
+    floor = max(settings.abstain_threshold, best - settings.passage_margin)
+    keep = [h for h in hits if h.dense is not None and h.dense >= floor]
+    return keep[: settings.top_k]
+
+
+def _merge(spans: list[Span], doc_text: str) -> list[Span]:
+    """Join spans that are neighbours in the text, so one quote reads continuously."""
+    out: list[Span] = []
+    for s in sorted(spans, key=lambda s: s.start):
+        if out and not doc_text[out[-1].end : s.start].strip(" \n\t*-"):
+            out[-1] = Span(out[-1].start, s.end)
+        else:
+            out.append(s)
+    return out
+
+
+def choose_spans(
+    hit: Hit,
+    doc_text: str,
+    vector: np.ndarray,
+    embed: Callable[[list[str]], np.ndarray],
+    settings: Settings,
+) -> list[Span]:
+    """The recommendation text first, then the response sentences most relevant to the question."""
+    c = hit.chunk
+    rec = None
+    if c.rec_start is not None and c.rec_end is not None and c.rec_end > c.rec_start:
+        rec = (c.rec_start, c.rec_end)
+    body_start = rec[1] if rec else c.start
+    rec_spans = sentence_spans(doc_text, *rec) if rec else []
+    rest = sentence_spans(doc_text, body_start, c.end)
+    candidates = rec_spans + rest
+    if not candidates:
+        return []
+    sims = embed([doc_text[s.start : s.end] for s in candidates]) @ vector
+    score = {s: float(x) for s, x in zip(candidates, sims)}
+    chosen: list[Span] = []
+    if rec_spans:
+        if rec[1] - rec[0] <= _WHOLE_REC_CHARS:
+            chosen.append(Span(rec_spans[0].start, rec_spans[-1].end))
+        else:
+            chosen += _merge(sorted(rec_spans, key=lambda s: -score[s])[:2], doc_text)
+    ranked = sorted(rest, key=lambda s: -score[s])
+    if ranked:
+        best = score[ranked[0]]
+        # Only response sentences nearly as relevant as the best one; no padding.
+        picked = [s for s in ranked[: settings.max_sentences] if score[s] >= best - 0.1]
+        # Merged separately, so the recommendation and the response are never one quote.
+        chosen += _merge(picked, doc_text)
+    return chosen
+
+
+def compose(
+    question: str,
+    hits: Sequence[Hit],
+    vector: np.ndarray,
+    documents: Callable[[str], str],
+    embed: Callable[[list[str]], np.ndarray],
+    verify: Callable[[Quote], bool],
+    settings: Settings,
+    answer_id: str | None = None,
+) -> Answer:
+    """Build the answer from verified quotes only; abstain when nothing supports it."""
+    citations: list[Citation] = []
+    for hit in supported(hits, settings):
+        doc_text = documents(hit.chunk.document)
+        for span in choose_spans(hit, doc_text, vector, embed, settings):
+            quote = Quote(hit.chunk.document, doc_text[span.start : span.end], span.start, span.end)
+            if verify(quote):
+                page = hit.chunk.page
+                citations.append(Citation(len(citations) + 1, quote, hit, page))
+    if not citations:
+        return Answer(question, ABSTAIN_TEXT, True, (), answer_id)
+    return Answer(question, _render(citations), False, tuple(citations), answer_id)
+
+
+def _render(citations: Sequence[Citation]) -> str:
+    names: list[str] = []
+    passages: list[str] = []
+    for c in citations:
+        if review_name(c.hit.meta) not in names:
+            names.append(review_name(c.hit.meta))
+        if c.hit.chunk.id not in passages:
+            passages.append(c.hit.chunk.id)
+    joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    plural = "passage" if len(passages) == 1 else "passages"
+    lead = f"{len(passages)} {plural} from {joined} address this, quoted word for word:"
+    lines = [f'"{display(c.quote.text)}" [{c.n}]' for c in citations]
+    return "\n\n".join([lead, *lines])

@@ -1,0 +1,136 @@
+"""Read review files (.md, .txt, .pdf) into Documents, with catalog metadata and clear errors."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pypdf import PdfReader
+from pypdf.errors import FileNotDecryptedError, PdfReadError
+
+from rag import errors
+from rag.models import DocMeta, Document
+from rag.settings import Settings
+
+SUPPORTED = (".md", ".txt", ".pdf")
+_HEADING = re.compile(r"^[#\s]*(.+?)[*_\s:]*$")
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Documents read from disk, and the files that could not be read, with why."""
+
+    documents: tuple[Document, ...]
+    failures: tuple[errors.DocumentError, ...] = field(default=())
+    # Folders that were scanned whole: indexed documents from there that are gone get removed.
+    scanned_dirs: tuple[str, ...] = field(default=())
+
+
+def load_catalog(corpus_dir: Path, name: str) -> dict[str, DocMeta]:
+    """Catalog entries by document id; a missing catalog is an empty one."""
+    path = corpus_dir / name
+    if not path.exists():
+        return {}
+    with path.open("rb") as fh:
+        raw = tomllib.load(fh)
+    return {doc_id: DocMeta(id=doc_id, **fields) for doc_id, fields in raw.items()}
+
+
+def discover(paths: Iterable[Path]) -> Iterator[Path]:
+    """Every candidate file under `paths`, in a stable order; folders are walked recursively."""
+    for p in paths:
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and not f.name.startswith(".") and f.suffix != ".toml":
+                    yield f
+        else:
+            yield p
+
+
+def content_hash(text: str) -> str:
+    """A stable hash of a document's stored text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _title_from_text(text: str, fallback: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            m = _HEADING.match(line.replace("**", ""))
+            return m.group(1).strip() if m else line.strip()
+    return fallback
+
+
+def _read_text(path: Path) -> tuple[str, tuple[int, ...]]:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise errors.NotUtf8(str(path), f"byte {exc.start}") from exc
+    return text.removeprefix("\ufeff"), ()
+
+
+def _read_pdf(path: Path) -> tuple[str, tuple[int, ...]]:
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise errors.EncryptedDocument(str(path))
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except errors.DocumentError:
+        raise
+    except FileNotDecryptedError as exc:
+        raise errors.EncryptedDocument(str(path)) from exc
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        raise errors.CorruptDocument(str(path), type(exc).__name__) from exc
+    if not pages:
+        raise errors.EmptyDocument(str(path), "zero pages")
+    if not any(p.strip() for p in pages):
+        raise errors.NeedsOCR(str(path), f"{len(pages)} pages")
+    starts, parts, at = [], [], 0
+    for page in pages:
+        starts.append(at)
+        parts.append(page)
+        at += len(page) + 2
+    return "\n\n".join(parts), tuple(starts)
+
+
+def read_document(path: Path, catalog: dict[str, DocMeta], settings: Settings) -> Document:
+    """Read one file into a Document, or raise a DocumentError saying why not."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        raise errors.UnsupportedFormat(str(path), suffix or "no extension")
+    size = path.stat().st_size
+    if size > settings.max_file_mb * 1024 * 1024:
+        raise errors.TooLarge(str(path), f"{size / 1024 / 1024:.1f} MiB")
+    if size == 0:
+        raise errors.EmptyDocument(str(path), "0 bytes")
+    text, page_starts = _read_pdf(path) if suffix == ".pdf" else _read_text(path)
+    if not text.strip():
+        raise errors.EmptyDocument(str(path))
+    meta = catalog.get(path.stem) or DocMeta(id=path.stem, title=_title_from_text(text, path.stem))
+    return Document(meta=meta, text=text, path=str(path), page_starts=page_starts)
+
+
+def load(paths: Iterable[Path], settings: Settings) -> Loaded:
+    """Read every file under `paths`; one bad file never stops the others."""
+    paths = list(paths)
+    catalog = load_catalog(settings.corpus_dir, settings.catalog_file)
+    docs: list[Document] = []
+    failures: list[errors.DocumentError] = []
+    seen: dict[str, str] = {}
+    for path in discover(paths):
+        try:
+            doc = read_document(path, catalog, settings)
+        except errors.DocumentError as exc:
+            failures.append(exc)
+            continue
+        digest = content_hash(doc.text)
+        if digest in seen:
+            failures.append(errors.DuplicateDocument(str(path), f"same text as {seen[digest]}"))
+            continue
+        seen[digest] = doc.id
+        docs.append(doc)
+    dirs = tuple(str(p.resolve()) for p in paths if p.is_dir())
+    return Loaded(tuple(docs), tuple(failures), dirs)

@@ -1,0 +1,47 @@
+"""Shared fixtures: the real packaged model and a real Chroma in a temporary folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpus"
+
+
+def make_settings(tmp: Path, **overrides) -> Settings:
+    """Settings pointing every writable path into `tmp`."""
+    base = dict(
+        corpus_dir=CORPUS,
+        vectorstore_dir=tmp / "vectorstore",
+        feedback_db=tmp / "feedback.sqlite3",
+        chroma_url=None,
+        llm=None,
+    )
+    return Settings(**(base | overrides))
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory) -> Settings:
+    return make_settings(tmp_path_factory.mktemp("index"))
+
+
+@pytest.fixture(scope="session")
+def embedder(settings):
+    from rag.embed import Embedder
+
+    return Embedder(settings)
+
+
+@pytest.fixture(scope="session")
+def pipeline(settings, embedder):
+    """A pipeline over the whole corpus, ingested once per test session."""
+    from rag.pipeline import Pipeline
+
+    pipe = Pipeline(settings, embedder=embedder)
+    report = pipe.ingest()
+    assert not report.failures, report.failures
+    return pipe

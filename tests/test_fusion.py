@@ -1,0 +1,22 @@
+"""Fusion is a pure function of the rankings."""
+
+from rag.fusion import convex, rrf
+
+
+def test_rrf_rewards_agreement():
+    fused = rrf([["a", "b", "c"], ["b", "a", "d"]], k=60)
+    ids = [d for d, _ in fused]
+    assert set(ids[:2]) == {"a", "b"} and ids[-1] in {"c", "d"}
+    assert dict(fused)["a"] == 1 / 61 + 1 / 62
+
+
+def test_rrf_single_list_keeps_order():
+    assert [d for d, _ in rrf([["x", "y", "z"]])] == ["x", "y", "z"]
+
+
+def test_convex_weights_each_side():
+    dense = {"a": 0.9, "b": 0.1}
+    lexical = {"a": 0.0, "b": 10.0}
+    assert convex(dense, lexical, alpha=1.0)[0][0] == "a"
+    assert convex(dense, lexical, alpha=0.0)[0][0] == "b"
+    assert convex({}, {}, 0.5) == []

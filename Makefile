@@ -11,12 +11,12 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
 
-.PHONY: install index app test gate lint format clean
+.PHONY: install browser-deps index app test gate lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,ollama,openai,llamacpp]"
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP)
@@ -28,7 +28,12 @@ index: install
 app: index
 	$(VENV)/bin/streamlit run app.py --server.address localhost --server.port 8501
 
-test: install
+# The browser test drives Debian's chromium; Playwright itself never downloads a browser.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser-deps:
+	command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+
+test: install browser-deps
 	$(PY) -m pytest -q
 
 gate: install

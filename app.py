@@ -1,39 +1,274 @@
-"""Minimal chat over the reviews; it only renders, every decision lives in rag/."""
+"""Chat over the published reviews for frontline staff; it only renders, decisions live in rag/.
+
+All document and user text goes through `ui.md_escape`, so it shows as text, never as HTML.
+"""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+from functools import partial
+
 import streamlit as st
 
+from rag import privacy
+from rag import ui_helpers as ui
+from rag.conversation import Exchange, resolve
+from rag.corpus_info import CorpusInfo, describe
 from rag.errors import RagError
+from rag.feedback import REASONS, FeedbackStore
+from rag.followup import rewrite_followup
+from rag.models import Citation, Filters
 from rag.settings import Settings
-from rag.verify import display
+
+esc = ui.md_escape
 
 
 @st.cache_resource(show_spinner="Loading the model and the index…")
-def pipeline():
-    """One pipeline (model + index) per server process."""
+def load_pipeline(_settings: Settings, key: str):
+    """One pipeline (model + index) per server process and settings; `key` tells them apart."""
     from rag.pipeline import Pipeline
 
-    return Pipeline(Settings())
+    pipe = Pipeline(_settings)
+    pipe.embedder.embed_one("warm up")
+    if pipe.store.active_generation() is not None:
+        _ = pipe.retriever  # build the lexical index now, not on the first question
+    return pipe
 
 
-st.set_page_config(page_title="Safeguarding review learning", page_icon="📘")
-st.title("Learning from safeguarding reviews")
-st.caption(
-    "A learning tool built from published case reviews, not advice on a live case. "
-    "Local procedures and your safeguarding lead come first."
-)
+@st.cache_resource(show_spinner=False)
+def corpus_info(_pipe, key: str, generation: int) -> CorpusInfo:
+    """The index's documents and chunk counts, read again only when the index changes."""
+    return describe(_pipe.store)
 
-if question := st.chat_input("Ask about the reviews' recommendations", key="question"):
-    with st.chat_message("user"):
-        st.text(question)
-    with st.chat_message("assistant"):
-        try:
-            answer = pipeline().ask(question)
-        except RagError as exc:
-            st.error(str(exc))
+
+def model_rewriter(pipe):
+    """The configured language model's follow-up rewriter, or None for the rules alone."""
+    try:
+        model = pipe.chat_model
+    except RagError:
+        return None
+    return None if model is None else partial(rewrite_followup, model=model)
+
+
+def clear_conversation() -> None:
+    st.session_state["turns"] = []
+    st.session_state.pop("pending", None)
+
+
+def ask_example(question: str) -> None:
+    st.session_state["pending"] = question
+
+
+def release(turn: dict) -> None:
+    turn["released"] = True
+
+
+def rate(turn: dict, store: FeedbackStore) -> None:
+    value = st.session_state.get(f"rating_{turn['id']}")
+    if value is None:
+        return
+    rating = "up" if value == 1 else "down"
+    try:
+        if turn.get("saved"):
+            turn["saved"] = store.update(turn["saved"].id, rating=rating)
         else:
-            st.text(answer.text.split("\n\n")[0])
-            for c in answer.citations:
-                st.text(f"[{c.n}] “{display(c.quote.text)}”")
-                st.caption(f"{c.hit.meta.title} · {c.hit.chunk.section}")
+            turn["saved"] = store.record(turn["answer"], rating, question=turn["question"])
+        turn["feedback_error"] = None
+    except RagError as exc:
+        turn["feedback_error"] = str(exc)
+
+
+def save_reason(turn: dict, store: FeedbackStore) -> None:
+    tid = turn["id"]
+    reason = st.session_state.get(f"reason_{tid}")
+    comment = (st.session_state.get(f"comment_{tid}") or "").strip() or None
+    try:
+        turn["saved"] = store.update(turn["saved"].id, reason=reason, comment=comment)
+        turn["reason_saved"] = True
+        turn["feedback_error"] = None
+    except RagError as exc:
+        turn["feedback_error"] = str(exc)
+
+
+def render_card(tid: int, citation: Citation, pipe) -> None:
+    c = ui.card(citation)
+    with st.container(border=True, key=f"card_{tid}_{c.n}"):
+        details = "".join(f" · {esc(x)}" for x in (c.partnership, c.kind) if x)
+        st.markdown(f"**[{c.n}] {esc(c.review)}**{details}")
+        st.caption(esc(c.title))
+        st.caption("Section: " + esc(c.location))
+        st.markdown("> " + esc(c.quote))
+        with st.expander("Whole passage, quote highlighted"):
+            st.markdown(ui.passage_markdown(citation))
+        if st.toggle("View in document", key=f"doc_{tid}_{c.n}"):
+            window = ui.context_window(pipe.document_text(c.document), citation)
+            st.caption(f"{esc(c.document)}: {window.position}")
+            with st.container(height=340, key=f"context_{tid}_{c.n}"):
+                st.markdown(window.markdown)
+
+
+def render_feedback(turn: dict, store: FeedbackStore) -> None:
+    tid = turn["id"]
+    st.feedback("thumbs", key=f"rating_{tid}", on_change=rate, args=(turn, store))
+    if turn.get("feedback_error"):
+        st.error("Feedback not saved: " + esc(turn["feedback_error"]))
+    saved = turn.get("saved")
+    if not saved:
+        return
+    note = "Feedback saved, thank you."
+    if saved.question_withheld:
+        note += " The question was not stored because it appeared to contain personal details."
+    if saved.comment_withheld:
+        note += " Your comment was not stored because it appeared to contain personal details."
+    if turn.get("reason_saved"):
+        st.caption(note + " Reason saved.")
+        return
+    st.caption(note)
+    with st.container(key=f"reason_box_{tid}"):
+        st.selectbox(
+            "Reason (optional)", REASONS, index=None, key=f"reason_{tid}", placeholder="Choose…"
+        )
+        st.text_input("Anything else? (optional, no personal details)", key=f"comment_{tid}")
+        st.button("Send reason", key=f"send_{tid}", on_click=save_reason, args=(turn, store))
+
+
+def render_answer(turn: dict, pipe, info: CorpusInfo, store: FeedbackStore) -> None:
+    answer = turn["answer"]
+    if answer.abstained:
+        st.markdown("**I can't answer that from the reviews.**")
+        st.markdown(esc(answer.text))
+        for line in ui.abstention_advice(answer, info, turn["resolved"].filters):
+            st.markdown("- " + esc(line))
+    else:
+        st.markdown(esc(ui.lead_in(answer)))
+        for c in answer.citations:
+            st.markdown("> " + esc(ui.card(c).quote) + f" **[{c.n}]**")
+        for note in answer.notes:
+            st.caption(esc(note))
+        st.markdown("**Sources**")
+        for c in answer.citations:
+            render_card(turn["id"], c, pipe)
+    render_feedback(turn, store)
+
+
+def render_turn(turn: dict, pipe, info: CorpusInfo, store: FeedbackStore) -> None:
+    resolved = turn["resolved"]
+    with st.chat_message("user"):
+        st.markdown(esc(turn["question"]))
+        if resolved.followup:
+            scope = ui.filter_summary(resolved.filters)
+            scope = f" ({esc(scope)})" if scope else ""
+            st.caption(f"Follow-up, understood as: {esc(resolved.query)}{scope}")
+    with st.chat_message("assistant"):
+        if turn["findings"] and not turn["released"]:
+            st.warning(
+                f"Your question appears to contain personal details "
+                f"({privacy.describe(turn['findings'])}). This tool answers from published "
+                "reviews and never needs identifiers: please ask again without them."
+            )
+            st.button(
+                "Answer anyway (the question will not be stored)",
+                key=f"anyway_{turn['id']}",
+                on_click=release,
+                args=(turn,),
+            )
+            return
+        if turn["findings"]:
+            st.caption(
+                "Personal details were removed before searching, and this question is not "
+                "stored, even with feedback. Searched for: " + esc(resolved.query)
+            )
+        if turn["answer"] is None and turn["error"] is None:
+            with st.spinner("Searching the reviews…"):
+                try:
+                    turn["answer"] = pipe.ask(
+                        resolved.query, resolved.filters, answer_id=str(turn["id"])
+                    )
+                except RagError as exc:
+                    turn["error"] = str(exc)
+        if turn["error"]:
+            st.error(esc(turn["error"]))
+            return
+        render_answer(turn, pipe, info, store)
+
+
+def sidebar(info: CorpusInfo) -> Filters:
+    with st.sidebar:
+        st.caption(ui.NOTICE)
+        st.header("Filters")
+        partnerships = st.multiselect("Partnership", info.partnerships, key="filter_partnership")
+        reviews = st.multiselect("Review", info.reviews, key="filter_review")
+        kinds = st.multiselect("Document kind", info.kinds, key="filter_kind")
+        st.button("Clear conversation", key="clear", on_click=clear_conversation)
+        with st.expander("About this corpus"):
+            st.caption(f"{len(info.documents)} documents, {info.chunks} chunks in the index.")
+            for d in info.documents:
+                m = d.meta
+                st.markdown(f"**{esc(m.title)}**")
+                facts = [m.review, m.partnership, m.review_type, m.kind, m.year, m.source]
+                facts = [esc(str(x)) for x in facts if x] + [f"{d.chunks} chunks"]
+                st.caption(" · ".join(facts) + f" · id {esc(m.id)}")
+    return Filters(partnerships=tuple(partnerships), reviews=tuple(reviews), kinds=tuple(kinds))
+
+
+def main() -> None:
+    st.set_page_config(page_title="Learning from safeguarding reviews", page_icon="📘")
+    st.title("Learning from safeguarding reviews")
+    st.info(ui.NOTICE, icon="ℹ️")
+    settings = Settings()
+    pipe = load_pipeline(settings, settings.model_dump_json())
+    generation = pipe.store.active_generation()
+    if generation is None:
+        st.error(
+            "There is no index yet. Build it with `make index` (or `rag ingest`), then reload."
+        )
+        st.stop()
+    info = corpus_info(pipe, settings.model_dump_json(), generation)
+    try:
+        store = FeedbackStore.from_settings(settings)
+    except RagError as exc:
+        st.error(esc(str(exc)))
+        st.stop()
+    filters = sidebar(info)
+
+    turns: list[dict] = st.session_state.setdefault("turns", [])
+    typed = st.chat_input("Ask about the reviews' recommendations", key="question")
+    pending = st.session_state.pop("pending", None)
+    question = (typed or pending or "").strip()
+    if question:
+        history = [Exchange(t["resolved"], t["answer"]) for t in turns if t["released"]]
+        findings = privacy.find_personal_details(question)
+        # Identifiers never reach the search or a language model, even if the user goes on.
+        asked = privacy.redact(question, findings)
+        rewrite = model_rewriter(pipe)
+        with st.spinner("Reading the conversation…") if rewrite else nullcontext():
+            resolved = resolve(asked, history, filters, info.reviews, rewrite)
+        st.session_state["next_id"] = tid = st.session_state.get("next_id", 0) + 1
+        turns.append(
+            {
+                "id": tid,
+                "question": question,
+                "resolved": resolved,
+                "findings": findings,
+                "released": not findings,
+                "answer": None,
+                "error": None,
+            }
+        )
+
+    if not turns:
+        st.markdown("**Try one of these questions:**")
+        cols = st.columns(2)
+        for i, example in enumerate(ui.EXAMPLE_QUESTIONS):
+            cols[i % 2].button(
+                example,
+                key=f"example_{i}",
+                on_click=ask_example,
+                args=(example,),
+                width="stretch",
+            )
+    for turn in turns:
+        render_turn(turn, pipe, info, store)
+
+
+main()

@@ -10,7 +10,7 @@ import numpy as np
 
 from rag.models import Answer, Citation, DocMeta, Hit, Quote
 from rag.settings import Settings
-from rag.verify import display
+from rag.verify import display, normalise
 
 ABSTAIN_TEXT = (
     "No supporting passage was found in the corpus for this question, so there is nothing to "
@@ -25,6 +25,7 @@ _LEAD_MARK = re.compile(r"^(?:[-•]\s+|\*\*|\(?[a-z]\)\s+|#+\s*)+")
 _TRAIL_MARK = re.compile(r"[\s*]+$")
 _MIN_WORDS = 4
 _WHOLE_REC_CHARS = 600
+_LEAD_PRIOR = 0.05
 
 
 @dataclass(frozen=True)
@@ -75,13 +76,15 @@ def review_name(meta: DocMeta) -> str:
 def supported(hits: Sequence[Hit], settings: Settings) -> list[Hit]:
     """The passages worth quoting: above the abstention threshold and near the best one."""
     pool = [h for h in hits[: settings.top_k * 3] if h.dense is not None]
+    # A section the question names ("Recommendation 7") supports it whatever its similarity.
+    named = [h for h in pool if h.named]
     if not pool:
         return []
     best = max(h.dense for h in pool)
-    if best < settings.abstain_threshold:
+    if best < settings.abstain_threshold and not named:
         return []
     floor = max(settings.abstain_threshold, best - settings.passage_margin)
-    keep = [h for h in hits if h.dense is not None and h.dense >= floor]
+    keep = named + [h for h in hits if h.dense is not None and h.dense >= floor and not h.named]
     return keep[: settings.top_k]
 
 
@@ -96,6 +99,16 @@ def _merge(spans: list[Span], doc_text: str) -> list[Span]:
     return out
 
 
+def _after_heading(doc_text: str, chunk) -> int:
+    """Where a chunk's body starts: after its first line when that line is the heading."""
+    first_end = doc_text.find("\n", chunk.start, chunk.end)
+    if first_end < 0:
+        return chunk.start
+    label = normalise(chunk.section.split(" › ")[-1]).lower()
+    line = normalise(doc_text[chunk.start : first_end]).lower().rstrip(":")
+    return first_end if label and (label in line or line in label) else chunk.start
+
+
 def choose_spans(
     hit: Hit,
     doc_text: str,
@@ -108,7 +121,7 @@ def choose_spans(
     rec = None
     if c.rec_start is not None and c.rec_end is not None and c.rec_end > c.rec_start:
         rec = (c.rec_start, c.rec_end)
-    body_start = rec[1] if rec else c.start
+    body_start = rec[1] if rec else _after_heading(doc_text, c)
     rec_spans = sentence_spans(doc_text, *rec) if rec else []
     rest = sentence_spans(doc_text, body_start, c.end)
     candidates = rec_spans + rest
@@ -116,12 +129,17 @@ def choose_spans(
         return []
     sims = embed([doc_text[s.start : s.end] for s in candidates]) @ vector
     score = {s: float(x) for s, x in zip(candidates, sims)}
+    if rest:
+        # An agency response usually opens by saying what was done; a small prior keeps it.
+        score[rest[0]] += _LEAD_PRIOR
     chosen: list[Span] = []
     if rec_spans:
         if rec[1] - rec[0] <= _WHOLE_REC_CHARS:
             chosen.append(Span(rec_spans[0].start, rec_spans[-1].end))
         else:
-            chosen += _merge(sorted(rec_spans, key=lambda s: -score[s])[:2], doc_text)
+            # A long finding opens with its statement: always quote it, then the best other one.
+            best_other = sorted(rec_spans[1:], key=lambda s: -score[s])[:1]
+            chosen += _merge([rec_spans[0], *best_other], doc_text)
     ranked = sorted(rest, key=lambda s: -score[s])
     if ranked:
         best = score[ranked[0]]
@@ -152,8 +170,20 @@ def compose(
                 page = hit.chunk.page
                 citations.append(Citation(len(citations) + 1, quote, hit, page))
     if not citations:
-        return Answer(question, ABSTAIN_TEXT, True, (), answer_id)
+        return abstain(question, answer_id)
     return Answer(question, _render(citations), False, tuple(citations), answer_id)
+
+
+def abstain(question: str, answer_id: str | None, unknown: Sequence[str] = ()) -> Answer:
+    """An abstention; names the terms the corpus never mentions, when that is the reason."""
+    text = ABSTAIN_TEXT
+    if unknown:
+        names = ", ".join(f"“{u}”" for u in unknown)
+        text = (
+            f"The reviews in the corpus never mention {names}, so no passage supports an answer "
+            "and nothing is quoted. Try rephrasing, or ask about the reviews the corpus holds."
+        )
+    return Answer(question, text, True, (), answer_id)
 
 
 def _render(citations: Sequence[Citation]) -> str:

@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -44,34 +45,71 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 @click.option("--keep-going", is_flag=True, help="Exit 0 even when some files were skipped.")
 @click.pass_obj
 def ingest_cmd(settings: Settings, paths: tuple[Path, ...], keep_going: bool) -> None:
-    """Index review files (default: the corpus folder); unchanged documents are not rewritten."""
+    """Index review files (default: the corpus folder); unchanged documents are not rewritten.
+
+    Safe to run from cron: a run that changes nothing writes nothing, and a run that is killed
+    leaves the previous index answering. Exit status 1 means some file was skipped.
+    """
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         _fail(f"no such file or folder: {', '.join(missing)}")
     try:
-        report = _pipeline(settings).ingest(paths or None)
+        with _progress_bars() as progress:
+            report = _pipeline(settings).ingest(paths or None, progress=progress)
     except RagError as exc:
         _fail(str(exc))
-    s = report.sync
-    click.echo(
-        f"documents: {report.documents}  chunks: {report.chunks}  "
-        f"skipped: {len(report.failures)}  errors: {len(report.failures)}"
-    )
-    for label, ids in (
-        ("ingested", s.added),
-        ("replaced", s.replaced),
-        ("unchanged", s.unchanged),
-        ("removed", s.removed),
-    ):
-        click.echo(f"  {label:<10} {len(ids):>4}  {', '.join(ids)}".rstrip())
-    for failure in report.failures:
-        click.echo(
-            f"  skipped    {failure.path}: {failure.reason}"
-            + (f" ({failure.detail})" if failure.detail else "")
-        )
-    click.echo(f"index: {s.chunks_total} chunks ({s.chunks_embedded} embedded this run)")
+    _print_ingest_summary(report)
     if report.failures and not keep_going:
         sys.exit(1)
+
+
+@contextmanager
+def _progress_bars():
+    """Progress bars on stderr for files read and chunks embedded; silent when not a terminal."""
+    from tqdm import tqdm
+
+    from rag.ingest import Progress
+
+    bars: dict[str, tqdm] = {}
+
+    def follow(name: str, unit: str):
+        def update(done: int, total: int) -> None:
+            bar = bars.get(name)
+            if bar is None:
+                bar = tqdm(desc=name, unit=unit, total=total, disable=None, leave=False)
+                bars[name] = bar
+            bar.total = total
+            bar.update(done - bar.n)
+
+        return update
+
+    try:
+        yield Progress(files=follow("reading", " files"), chunks=follow("embedding", " chunks"))
+    finally:
+        for bar in bars.values():
+            bar.close()
+
+
+def _print_ingest_summary(report) -> None:
+    """The summary table: what happened to each document, and why any file was skipped."""
+    s = report.sync
+    rows = [
+        ("ingested", s.added),
+        ("unchanged", s.unchanged),
+        ("replaced", s.replaced),
+        ("removed", s.removed),
+    ]
+    click.echo(f"{'outcome':<10} {'docs':>5}  documents")
+    for label, ids in rows:
+        click.echo(f"{label:<10} {len(ids):>5}  {', '.join(ids)}".rstrip())
+    click.echo(f"{'skipped':<10} {len(report.failures):>5}")
+    for failure in report.failures:
+        detail = f" ({failure.detail})" if failure.detail else ""
+        click.echo(f"  {failure.path}: {failure.reason}{detail}")
+    click.echo(
+        f"index: {s.chunks_total} chunks ({s.chunks_embedded} embedded this run, "
+        f"{s.chunks_reused} reused)" + ("" if s.wrote else "; nothing written")
+    )
 
 
 def _questions(batch: Path) -> Iterator[tuple[str | None, str]]:
@@ -94,6 +132,8 @@ def _print_answer(answer: Answer) -> None:
         partnership = f" ({c.hit.meta.partnership})" if c.hit.meta.partnership else ""
         click.echo(f"  [{c.n}] {c.hit.meta.title}{partnership} — {c.hit.chunk.section}{page}")
         click.echo(f'      "{display(c.quote.text)}"')
+    for note in answer.notes:
+        click.echo(f"\nNote: {note}")
 
 
 @cli.command("ask")
@@ -132,11 +172,117 @@ def ask_cmd(settings, question, as_json, k, document, partnership, review, batch
             click.echo(json.dumps(err | {"question": q, "error": str(exc)}, ensure_ascii=False))
             continue
         if as_json:
-            click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+            notes = {"notes": list(answer.notes)} if answer.notes else {}
+            click.echo(json.dumps(answer.to_json() | notes, ensure_ascii=False))
         else:
             _print_answer(answer)
     if failed:
         sys.exit(1)
+
+
+@cli.group("feedback")
+def feedback_group() -> None:
+    """Feedback users gave on answers in the app."""
+
+
+@feedback_group.command("export")
+@click.option("--csv", "as_csv", is_flag=True, default=True, help="Write CSV (the only format).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (default: stdout).",
+)
+@click.pass_obj
+def feedback_export_cmd(settings: Settings, as_csv: bool, output: Path | None) -> None:
+    """Export all feedback as CSV for governance review; quotes are re-verified first."""
+    from rag.feedback import FeedbackStore
+    from rag.store import Store
+
+    try:
+        feedback = FeedbackStore.from_settings(settings)
+        store = Store(settings)
+    except RagError as exc:
+        _fail(str(exc))
+    texts: dict[str, str | None] = {}
+
+    def document_text(doc_id: str) -> str | None:
+        if doc_id not in texts:
+            try:
+                doc = store.document(doc_id)
+            except RagError:
+                doc = None
+            texts[doc_id] = doc.text if doc else None
+        return texts[doc_id]
+
+    try:
+        if output:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            with output.open("w", encoding="utf-8", newline="") as fh:
+                n = feedback.export_csv(fh, document_text)
+        else:
+            n = feedback.export_csv(sys.stdout, document_text)
+    except RagError as exc:
+        _fail(str(exc))
+    unverifiable = sorted(i for i, t in texts.items() if t is None)
+    if unverifiable:
+        click.echo(
+            f"warning: not in the index, quotes withheld: {', '.join(unverifiable)}", err=True
+        )
+    click.echo(f"exported {n} feedback rows" + (f" to {output}" if output else ""), err=True)
+
+
+@cli.command("briefing")
+@click.argument("topic")
+@click.option("--review", multiple=True, help="Only quote this review, e.g. 'Child P' (repeatable)")
+@click.option("--agency", default=None, help="Agency focus, e.g. 'health visitors'.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "docx", "html"]),
+    default=None,
+    help="Output format; default: from the -o file's suffix, else md.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write."
+)
+@click.pass_obj
+def briefing_cmd(settings, topic, review, agency, fmt, output) -> None:
+    """Build a cited 7-minute briefing on TOPIC from verified quotes, as md, docx or html."""
+    from rag.briefing import build, check
+    from rag.export import FORMATS, render
+    from rag.themes import TopicSearch
+
+    suffix = output.suffix.lower().lstrip(".") if output else ""
+    fmt = fmt or ({"markdown": "md", "htm": "html"}.get(suffix, suffix) if suffix else "md")
+    if fmt not in FORMATS:
+        _fail(f"cannot tell the format from {output}; add --format md|docx|html")
+    if fmt == "docx" and output is None:
+        _fail("a Word briefing needs a file: add -o FILE.docx")
+    try:
+        pipe = _pipeline(settings)
+        known = {m.review for m in pipe.retriever.metas.values()}
+        unknown = [r for r in review if r not in known]
+        if unknown:
+            _fail(f"no such review: {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        result = build(TopicSearch(pipe), topic, reviews=review, agency=agency)
+        check(result, pipe.document_text)
+    except RagError as exc:
+        _fail(str(exc))
+    data = render(result, fmt)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(data)
+    else:
+        sys.stdout.write(data.decode("utf-8"))
+    if result.notice:
+        click.echo(f"note: {result.notice}", err=True)
+    where = f" to {output}" if output else ""
+    click.echo(
+        f"briefing on “{result.topic}”: {len(result.items)} verified quotes from "
+        f"{len(result.sources)} passages of {len(result.reviews)} reviews{where}",
+        err=True,
+    )
 
 
 def main() -> None:

@@ -31,7 +31,11 @@ class Embedder:
         path = settings.embedding_model or str(default_model_path())
         if not Path(path).is_dir():
             raise FileNotFoundError(f"embedding model folder not found: {path}")
+        import torch
         from transformers.utils import logging as hf_logging
+
+        if settings.torch_threads:
+            torch.set_num_threads(settings.torch_threads)
 
         # The weight-loading progress bar is noise on every CLI call.
         hf_logging.disable_progress_bar()

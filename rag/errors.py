@@ -60,3 +60,7 @@ class DuplicateDocument(DocumentError):
 
 class LLMUnavailable(RagError):
     """The configured language model could not be reached; answers fall back to extractive."""
+
+
+class FeedbackError(RagError):
+    """Feedback could not be saved or read (bad path, locked or corrupt database)."""

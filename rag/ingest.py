@@ -5,14 +5,15 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from collections.abc import Iterable, Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pypdf import PdfReader
-from pypdf.errors import FileNotDecryptedError, PdfReadError
+from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
-from rag import errors
+from rag import errors, pdf
 from rag.models import DocMeta, Document
 from rag.settings import Settings
 
@@ -29,6 +30,24 @@ class Loaded:
     # Folders that were scanned whole: indexed documents from there that are gone get removed.
     scanned_dirs: tuple[str, ...] = field(default=())
 
+    def removable(self, doc_id: str, path: str) -> bool:
+        """Whether an indexed document is gone: its file left a folder that was scanned whole.
+
+        A file still there but unreadable this time (say, half-copied) keeps its indexed version.
+        """
+        if not path or Path(path).exists():
+            return False
+        resolved = str(Path(path).resolve())
+        return any(resolved.startswith(d.rstrip("/") + "/") for d in self.scanned_dirs)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Callbacks that follow a long ingest as (done, total): files read, then chunks embedded."""
+
+    files: Callable[[int, int], None] = lambda done, total: None
+    chunks: Callable[[int, int], None] = lambda done, total: None
+
 
 def load_catalog(corpus_dir: Path, name: str) -> dict[str, DocMeta]:
     """Catalog entries by document id; a missing catalog is an empty one."""
@@ -37,7 +56,10 @@ def load_catalog(corpus_dir: Path, name: str) -> dict[str, DocMeta]:
         return {}
     with path.open("rb") as fh:
         raw = tomllib.load(fh)
-    return {doc_id: DocMeta(id=doc_id, **fields) for doc_id, fields in raw.items()}
+    return {
+        doc_id: DocMeta(id=doc_id, **(fields | {"aliases": tuple(fields.get("aliases", ()))}))
+        for doc_id, fields in raw.items()
+    }
 
 
 def discover(paths: Iterable[Path]) -> Iterator[Path]:
@@ -73,27 +95,34 @@ def _read_text(path: Path) -> tuple[str, tuple[int, ...]]:
 
 
 def _read_pdf(path: Path) -> tuple[str, tuple[int, ...]]:
+    if not _has_eof_marker(path):
+        # pypdf would quietly rebuild a truncated file from what is left, losing pages unnoticed.
+        raise errors.CorruptDocument(str(path), "truncated: no %%EOF marker")
     try:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
-            raise errors.EncryptedDocument(str(path))
-        pages = [page.extract_text() or "" for page in reader.pages]
+            raise errors.EncryptedDocument(str(path), "needs a password")
+        pages = [pdf.page_lines(page) for page in reader.pages]
     except errors.DocumentError:
         raise
     except FileNotDecryptedError as exc:
-        raise errors.EncryptedDocument(str(path)) from exc
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
-        raise errors.CorruptDocument(str(path), type(exc).__name__) from exc
+        raise errors.EncryptedDocument(str(path), "needs a password") from exc
+    except DependencyError as exc:
+        raise errors.EncryptedDocument(str(path), str(exc)) from exc
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError,
+            IndexError, RecursionError, OSError, zlib.error) as exc:  # fmt: skip
+        raise errors.CorruptDocument(str(path), f"{type(exc).__name__}: {exc}"[:200]) from exc
     if not pages:
         raise errors.EmptyDocument(str(path), "zero pages")
-    if not any(p.strip() for p in pages):
-        raise errors.NeedsOCR(str(path), f"{len(pages)} pages")
-    starts, parts, at = [], [], 0
-    for page in pages:
-        starts.append(at)
-        parts.append(page)
-        at += len(page) + 2
-    return "\n\n".join(parts), tuple(starts)
+    if not any(pages):
+        raise errors.NeedsOCR(str(path), f"{len(pages)} page(s) without text")
+    return pdf.clean_pages(pages)
+
+
+def _has_eof_marker(path: Path) -> bool:
+    with path.open("rb") as fh:
+        fh.seek(max(0, path.stat().st_size - 2048))
+        return b"%%EOF" in fh.read()
 
 
 def read_document(path: Path, catalog: dict[str, DocMeta], settings: Settings) -> Document:
@@ -110,17 +139,25 @@ def read_document(path: Path, catalog: dict[str, DocMeta], settings: Settings) -
     if not text.strip():
         raise errors.EmptyDocument(str(path))
     meta = catalog.get(path.stem) or DocMeta(id=path.stem, title=_title_from_text(text, path.stem))
-    return Document(meta=meta, text=text, path=str(path), page_starts=page_starts)
+    # Absolute, so a later run from another folder still knows whether the file is gone.
+    return Document(meta=meta, text=text, path=str(path.resolve()), page_starts=page_starts)
 
 
-def load(paths: Iterable[Path], settings: Settings) -> Loaded:
+def load(
+    paths: Iterable[Path],
+    settings: Settings,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> Loaded:
     """Read every file under `paths`; one bad file never stops the others."""
     paths = list(paths)
     catalog = load_catalog(settings.corpus_dir, settings.catalog_file)
     docs: list[Document] = []
     failures: list[errors.DocumentError] = []
     seen: dict[str, str] = {}
-    for path in discover(paths):
+    ids: dict[str, str] = {}
+    files = list(discover(paths))
+    for n, path in enumerate(files, start=1):
+        progress(n - 1, len(files))
         try:
             doc = read_document(path, catalog, settings)
         except errors.DocumentError as exc:
@@ -130,7 +167,14 @@ def load(paths: Iterable[Path], settings: Settings) -> Loaded:
         if digest in seen:
             failures.append(errors.DuplicateDocument(str(path), f"same text as {seen[digest]}"))
             continue
-        seen[digest] = doc.id
+        if doc.id in ids:
+            # Ids are file stems: "a.md" and "a.pdf" would overwrite each other in the index.
+            failures.append(
+                errors.DuplicateDocument(str(path), f"same id '{doc.id}' as {ids[doc.id]}")
+            )
+            continue
+        seen[digest], ids[doc.id] = doc.id, str(path)
         docs.append(doc)
+    progress(len(files), len(files))
     dirs = tuple(str(p.resolve()) for p in paths if p.is_dir())
     return Loaded(tuple(docs), tuple(failures), dirs)

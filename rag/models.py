@@ -18,6 +18,8 @@ class DocMeta:
     kind: str | None = None
     year: int | None = None
     source: str | None = None
+    # Names people use for the review in questions, e.g. "Child P" or "NAI".
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,11 @@ class Hit:
     chunk: Chunk
     meta: DocMeta
     score: float
+    # Cosine similarity to the question, with any review names it uses taken out.
     dense: float | None = None
     lexical: float | None = None
+    # True when the question names this section ("Recommendation 7", "Key Themes").
+    named: bool = False
 
 
 @dataclass(frozen=True)

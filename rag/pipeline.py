@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from langchain_core.language_models import BaseChatModel
 
 from rag import answer as answering
-from rag import ingest
+from rag import ingest, query
 from rag.chunk import chunk_document
 from rag.embed import Embedder
-from rag.errors import DocumentError, IndexMissing, InvalidQuestion
+from rag.errors import DocumentError, IndexMissing, InvalidQuestion, LLMUnavailable
+from rag.llm import build_chat_model
 from rag.models import Answer, Chunk, DocMeta, Filters, Hit
 from rag.retrieve import Retriever, search_text
 from rag.settings import Settings
 from rag.store import Store, SyncReport
+from rag.synthesis import synthesise
 from rag.verify import verify_quote
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,60 +53,70 @@ class Pipeline:
     """Owns the model, the index and the caches for one process; build it once and reuse it."""
 
     def __init__(
-        self, settings: Settings, embedder: Embedder | None = None, store: Store | None = None
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        store: Store | None = None,
+        chat_model: BaseChatModel | None = None,
     ):
         self.settings = settings
         self.embedder = embedder or Embedder(settings)
         self.store = store or Store(settings)
         self._retriever: Retriever | None = None
+        self._retriever_gen: int | None = None
         self._texts: dict[str, str] = {}
         self._sentence_vectors: dict[str, np.ndarray] = {}
+        # Given, or built from settings.llm on first use; None keeps answers extractive.
+        self._chat_model = chat_model
 
     # -- ingest ------------------------------------------------------------------------------
 
     def ingest(
-        self, paths: Iterable[Path] | None = None, progress: Callable[[int], None] | None = None
+        self, paths: Iterable[Path] | None = None, progress: ingest.Progress | None = None
     ) -> IngestReport:
         """Bring the index in line with the files under `paths` (default: the corpus folder)."""
         paths = list(paths) if paths else [self.settings.corpus_dir]
-        loaded = ingest.load(paths, self.settings)
+        progress = progress or ingest.Progress()
+        loaded = ingest.load(paths, self.settings, progress.files)
         prepared = [
             (doc, ingest.content_hash(doc.text), chunk_document(doc, self.settings))
             for doc in loaded.documents
         ]
-
-        def removable(doc_id: str, path: str) -> bool:
-            # Only documents that lived in a folder scanned whole, and are gone from it, go.
-            resolved = str(Path(path).resolve()) if path else ""
-            return any(resolved.startswith(d.rstrip("/") + "/") for d in loaded.scanned_dirs)
-
         report = self.store.sync(
-            prepared, self._embed_chunks, remove=removable, progress=progress or (lambda n: None)
+            prepared,
+            self._embed_chunks,
+            remove=loaded.removable,
+            progress=progress.chunks,
+            batch=4 * self.settings.embed_batch_size,
         )
         self._retriever = None
         self._texts.clear()
         return IngestReport(
             sync=report,
-            documents=len(loaded.documents),
+            documents=len(loaded.documents) - len(report.duplicates),
             chunks=sum(len(c) for _, _, c in prepared),
-            failures=loaded.failures,
+            failures=loaded.failures + report.duplicates,
         )
 
-    def _embed_chunks(self, chunks: list[Chunk], meta: DocMeta) -> np.ndarray:
-        return self.embedder.embed([search_text(c, meta) for c in chunks])
+    def _embed_chunks(self, items: list[tuple[Chunk, DocMeta]]) -> np.ndarray:
+        return self.embedder.embed([search_text(c, meta) for c, meta in items])
 
     # -- ask ---------------------------------------------------------------------------------
 
     @property
     def retriever(self) -> Retriever:
-        """The retriever over the active index, loaded on first use."""
-        if self._retriever is None:
-            if self.store.active_generation() is None:
+        """The retriever over the active index, loaded on first use and again after a change."""
+        gen = self.store.active_generation()
+        if self._retriever is None or gen != self._retriever_gen:
+            if gen is None:
                 raise IndexMissing(
                     "there is no index yet. Build it with `rag ingest` (or `make index`), "
                     f"which reads the documents in {self.settings.corpus_dir}/"
                 )
+            # Another process (an ingest, or cron) moved the index on: reload what is cached.
+            self._texts.clear()
             self._retriever = Retriever(self.store, self.settings)
+            self._retriever_gen = gen
         return self._retriever
 
     def document_text(self, doc_id: str) -> str:
@@ -124,8 +140,13 @@ class Pipeline:
     def search(self, question: str, filters: Filters = Filters()) -> tuple[list[Hit], np.ndarray]:
         """Ranked candidate passages for a question, and the question's vector."""
         q = check_question(question, self.settings)
-        vector = self.embedder.embed_one(q)
-        return self.retriever.search(q, vector, filters), vector
+        retriever = self.retriever
+        info = retriever.understand(q)
+        topic = query.topic(q, info, retriever.metas) if info.documents else ""
+        # One encode call for the question and, when it names a review, its topic.
+        vectors = self.embedder.embed([q, topic] if topic else [q])
+        vector, support = vectors[0], (vectors[1] if topic else None)
+        return retriever.search(q, vector, filters, info, support), vector
 
     def ask(
         self,
@@ -137,8 +158,11 @@ class Pipeline:
         """Answer with verified verbatim quotes and citations, or abstain."""
         q = check_question(question, self.settings)
         settings = self.settings if k is None else self.settings.model_copy(update={"top_k": k})
+        info = self.retriever.understand(q)
+        if info.unknown_names:
+            return answering.abstain(q, answer_id, unknown=info.unknown_names)
         hits, vector = self.search(q, filters)
-        return answering.compose(
+        answer = answering.compose(
             q,
             hits,
             vector,
@@ -148,3 +172,26 @@ class Pipeline:
             settings,
             answer_id,
         )
+        if answer.abstained or not (self.settings.llm or self._chat_model):
+            return answer
+        return self._synthesise(q, hits, answer, settings, k)
+
+    @property
+    def chat_model(self) -> BaseChatModel | None:
+        """The configured LangChain chat model, built on first use; None when RAG_LLM is unset."""
+        if self.settings.llm and self._chat_model is None:
+            self._chat_model = build_chat_model(self.settings)
+        return self._chat_model
+
+    def _synthesise(
+        self, q: str, hits: Sequence[Hit], fallback: Answer, settings: Settings, k: int | None
+    ) -> Answer:
+        # The extractive answer is the fallback: an unreachable model never fails the question.
+        try:
+            return synthesise(
+                q, hits, fallback, self.chat_model, self.document_text, self._verify, settings, k
+            ).answer
+        except LLMUnavailable as exc:
+            log.warning("language model unavailable: %s", exc)
+            note = f"Language model unavailable ({exc}); showing the extractive answer."
+            return replace(fallback, notes=(*fallback.notes, note))

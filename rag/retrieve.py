@@ -8,6 +8,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
+from rag import query
 from rag.fusion import convex, rrf
 from rag.models import Chunk, DocMeta, Filters, Hit
 from rag.settings import Settings
@@ -23,8 +24,14 @@ def search_text(chunk: Chunk, meta: DocMeta) -> str:
 
 
 def _tokenize(texts: Sequence[str]) -> list[list[str]]:
+    # One-character tokens matter here: "Child P", "Child Z", "Recommendation 7".
     return bm25s.tokenize(
-        list(texts), stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False
+        list(texts),
+        stopwords="en",
+        stemmer=_STEMMER,
+        token_pattern=r"(?u)\b\w+\b",
+        return_ids=False,
+        show_progress=False,
     )
 
 
@@ -68,14 +75,52 @@ class Retriever:
         self.store = store
         self.settings = settings
         self.metas = {doc_id: meta for doc_id, (meta, _) in store.documents().items()}
-        self.lexical = LexicalIndex(store.chunks(), self.metas)
+        chunks = store.chunks()
+        self.lexical = LexicalIndex(chunks, self.metas)
+        self.by_id = {c.id: c for c in chunks}
+        self.vocabulary = query.vocabulary(
+            [c.text for c in chunks]
+            + [
+                " ".join(
+                    filter(
+                        None,
+                        (
+                            m.id.replace("-", " "),
+                            m.title,
+                            m.review,
+                            m.partnership,
+                            m.source,
+                            *m.aliases,
+                        ),
+                    )
+                )
+                for m in self.metas.values()
+            ]
+        )
 
-    def search(self, question: str, vector: np.ndarray, filters: Filters) -> list[Hit]:
-        """Candidates fused from dense and lexical rankings, best first, each with its cosine."""
+    def understand(self, question: str) -> query.QueryInfo:
+        """What the question names: numbered sections, reviews, names the corpus never uses."""
+        return query.parse(question, self.metas, self.vocabulary)
+
+    def search(
+        self,
+        question: str,
+        vector: np.ndarray,
+        filters: Filters,
+        info: query.QueryInfo | None = None,
+        support: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """Candidates fused from dense, lexical and structural rankings, best first."""
         n, mode = self.settings.candidates, self.settings.retrieval
+        info = info or self.understand(question)
+        if not filters and info.documents:
+            # A question that names a review is answered from that review.
+            filters = Filters(documents=info.documents)
         dense = self.store.search(vector, n, filters) if mode != "bm25" else []
         lexical = self.lexical.search(question, n, filters) if mode != "dense" else []
-        by_id = {c.id: c for c, _ in (*dense, *lexical)}
+        allowed = [c for c in self.by_id.values() if filters.allows(self.metas[c.document])]
+        structural = query.structural_ranking(question, info, allowed) if mode == "hybrid" else []
+        by_id = {c.id: c for c, _ in (*dense, *lexical)} | {i: self.by_id[i] for i in structural}
         dense_scores = {c.id: s for c, s in dense}
         lex_scores = {c.id: s for c, s in lexical}
         if mode == "dense":
@@ -85,11 +130,19 @@ class Retriever:
         elif self.settings.fusion == "convex":
             fused = convex(dense_scores, lex_scores, self.settings.convex_alpha)
         else:
-            fused = rrf([list(dense_scores), list(lex_scores)], k=self.settings.rrf_k)
+            fused = rrf(
+                [list(dense_scores), list(lex_scores), structural],
+                k=self.settings.rrf_k,
+                weights=[1.0, 1.0, self.settings.structural_weight],
+            )
+        if support is not None:
+            # Similarity to the topic alone (see query.topic) decides support and margins.
+            dense_scores = self.store.similarities(support, [cid for cid, _ in fused])
         missing = [cid for cid, _ in fused if cid not in dense_scores]
         if missing:
             # Lexical-only candidates still need a cosine, for abstention and the passage margin.
             dense_scores |= self.store.similarities(vector, missing)
+        named = set(structural)
         return [
             Hit(
                 chunk=by_id[cid],
@@ -97,6 +150,7 @@ class Retriever:
                 score=score,
                 dense=dense_scores.get(cid),
                 lexical=lex_scores.get(cid),
+                named=cid in named,
             )
             for cid, score in fused
         ]

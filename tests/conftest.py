@@ -45,3 +45,11 @@ def pipeline(settings, embedder):
     report = pipe.ingest()
     assert not report.failures, report.failures
     return pipe
+
+
+@pytest.fixture(scope="session")
+def topic_search(pipeline):
+    """Topic search over the session index; the trainer-tool tests share its sentence vectors."""
+    from rag.themes import TopicSearch
+
+    return TopicSearch(pipeline)

@@ -1,0 +1,170 @@
+"""Build a cited 7-minute briefing on a topic; this page only renders, rag/briefing.py decides.
+
+All document and user text goes through `ui.md_escape`, so it shows as text, never as markup.
+"""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from rag import ui_helpers as ui
+from rag.briefing import (
+    Briefing,
+    build,
+    check,
+    edit_item,
+    remove_item,
+    set_questions,
+)
+from rag.errors import RagError
+from rag.export import FORMATS, MEDIA_TYPES, render
+from rag.reflective import QUESTIONS_LABEL
+from rag.settings import Settings
+from rag.themes import TopicSearch
+
+esc = ui.md_escape
+LABELS = {"md": "Markdown", "docx": "Word (.docx)", "html": "Print page (HTML)"}
+
+
+@st.cache_resource(show_spinner="Loading the model and the index…")
+def load_pipeline(_settings: Settings, key: str):
+    """One pipeline (model + index) per server process and settings; `key` tells them apart."""
+    from rag.pipeline import Pipeline
+
+    pipe = Pipeline(_settings)
+    pipe.embedder.embed_one("warm up")
+    if pipe.store.active_generation() is not None:
+        _ = pipe.retriever  # build the lexical index now, not on the first question
+    return pipe
+
+
+@st.cache_resource(show_spinner=False)
+def topic_search(_pipe, key: str, generation: int) -> TopicSearch:
+    """One topic search (and its sentence-vector cache) per index generation."""
+    return TopicSearch(_pipe)
+
+
+def widget_key(item_key: str) -> str:
+    return re.sub(r"\W", "_", item_key)
+
+
+def make(search: TopicSearch) -> None:
+    st.session_state.pop("edit_error", None)
+    try:
+        st.session_state["briefing"] = build(
+            search,
+            st.session_state.get("topic", ""),
+            reviews=st.session_state.get("reviews", []),
+            agency=st.session_state.get("agency", ""),
+        )
+        st.session_state["questions"] = "\n".join(st.session_state["briefing"].questions)
+        st.session_state.pop("build_error", None)
+    except RagError as exc:
+        st.session_state["build_error"] = str(exc)
+
+
+def drop(item_key: str) -> None:
+    st.session_state["briefing"] = remove_item(st.session_state["briefing"], item_key)
+
+
+def save_edit(item_key: str, pipe) -> None:
+    text = st.session_state.get(f"edit_{widget_key(item_key)}", "")
+    try:
+        b = edit_item(st.session_state["briefing"], item_key, text, pipe.document_text)
+        st.session_state["briefing"] = b
+        st.session_state.pop("edit_error", None)
+    except RagError as exc:
+        st.session_state["edit_error"] = str(exc)
+
+
+def save_questions() -> None:
+    lines = st.session_state.get("questions", "").splitlines()
+    st.session_state["briefing"] = set_questions(st.session_state["briefing"], lines)
+
+
+def render_briefing(b: Briefing, pipe) -> None:
+    st.header(esc(f"7-minute briefing: {b.topic}"))
+    if b.agency:
+        st.caption(esc(f"Agency focus: {b.agency}"))
+    if b.notice:
+        st.warning(esc(b.notice), icon="⚠️")
+    if err := st.session_state.get("edit_error"):
+        st.error(esc(err))
+    for point in b.points:
+        st.subheader(esc(point.heading))
+        if not point.items:
+            st.caption(esc(point.note))
+        for item in point.items:
+            k = widget_key(item.key)
+            with st.container(border=True, key=f"item_{k}"):
+                st.markdown(f"> “{esc(item.text)}” \\[{b.number(item)}\\]")
+                st.caption(esc(item.source.cite()))
+                cols = st.columns([1, 4])
+                cols[0].button("Remove", key=f"rm_{k}", on_click=drop, args=(item.key,))
+                with cols[1].expander("Edit (shorten or re-cut; the words must stay verbatim)"):
+                    st.text_area("Quote", value=item.text, key=f"edit_{k}")
+                    st.button(
+                        "Save edit", key=f"save_{k}", on_click=save_edit, args=(item.key, pipe)
+                    )
+    st.subheader("Questions for reflection")
+    st.caption(esc(QUESTIONS_LABEL))
+    st.text_area("One question per line; edit freely", key="questions", on_change=save_questions)
+    for n, q in enumerate(b.questions, 1):
+        st.markdown(f"{n}\\. {esc(q)}")
+    if b.sources:
+        st.subheader("Sources")
+        for n, s in enumerate(b.sources, 1):
+            st.markdown(f"\\[{n}\\] {esc(s.cite())}")
+
+
+def downloads(b: Briefing, pipe) -> None:
+    try:
+        check(b, pipe.document_text)
+    except RagError as exc:
+        st.error(esc(str(exc)))
+        return
+    slug = re.sub(r"[^a-z0-9]+", "-", b.topic.lower()).strip("-") or "briefing"
+    cols = st.columns(len(FORMATS))
+    for col, fmt in zip(cols, FORMATS):
+        col.download_button(
+            f"Download {LABELS[fmt]}",
+            data=render(b, fmt),
+            file_name=f"briefing-{slug}.{fmt}",
+            mime=MEDIA_TYPES[fmt],
+            key=f"download_{fmt}",
+            on_click="ignore",
+        )
+
+
+def main() -> None:
+    st.set_page_config(page_title="7-minute briefing builder", page_icon="📝", layout="wide")
+    st.title("7-minute briefing builder")
+    st.caption(
+        "Builds a team briefing from the corpus in the standard seven points. Every quote is "
+        "word for word from a published review and cited; the reflective questions are prompts "
+        "for discussion, not quotes. A learning tool, not advice on a live case."
+    )
+    settings = Settings()
+    pipe = load_pipeline(settings, settings.model_dump_json())
+    generation = pipe.store.active_generation()
+    if generation is None:
+        st.error("There is no index yet. Build it with `make index` (or `rag ingest`); reload.")
+        st.stop()
+    search = topic_search(pipe, settings.model_dump_json(), generation)
+    reviews = sorted({m.review or m.title for m in pipe.retriever.metas.values()})
+    cols = st.columns([3, 3, 2])
+    cols[0].text_input("Topic", key="topic", placeholder="e.g. safe sleep, professional curiosity")
+    cols[1].multiselect("Reviews (optional; default all)", reviews, key="reviews")
+    cols[2].text_input("Agency focus (optional)", key="agency", placeholder="e.g. health visitors")
+    st.button("Build briefing", key="build", type="primary", on_click=make, args=(search,))
+    if err := st.session_state.get("build_error"):
+        st.error(esc(err))
+    b: Briefing | None = st.session_state.get("briefing")
+    if b is not None:
+        downloads(b, pipe)
+        render_briefing(b, pipe)
+
+
+main()

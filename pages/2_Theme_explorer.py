@@ -1,0 +1,113 @@
+"""Themes against reviews: how many passages support each theme in each review, and which.
+
+This page only renders; rag/themes.py decides membership (retrieval, calibrated threshold).
+All document text goes through `ui.md_escape`, so it shows as text, never as markup.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rag import ui_helpers as ui
+from rag.settings import Settings
+from rag.themes import (
+    THEMES_FILE,
+    ThemeMatrix,
+    TopicSearch,
+    cell_citations,
+    load_themes,
+    theme_matrix,
+)
+from rag.verify import display
+
+esc = ui.md_escape
+
+
+@st.cache_resource(show_spinner="Loading the model and the index…")
+def load_pipeline(_settings: Settings, key: str):
+    """One pipeline (model + index) per server process and settings; `key` tells them apart."""
+    from rag.pipeline import Pipeline
+
+    pipe = Pipeline(_settings)
+    pipe.embedder.embed_one("warm up")
+    if pipe.store.active_generation() is not None:
+        _ = pipe.retriever  # build the lexical index now, not on the first question
+    return pipe
+
+
+@st.cache_resource(show_spinner=False)
+def topic_search(_pipe, key: str, generation: int) -> TopicSearch:
+    """One topic search (and its sentence-vector cache) per index generation."""
+    return TopicSearch(_pipe)
+
+
+@st.cache_resource(show_spinner="Finding each theme in each review…")
+def matrix(_search: TopicSearch, key: str, generation: int, themes_toml: str) -> ThemeMatrix:
+    """The theme × review matrix, computed again when the index or the theme file changes."""
+    return theme_matrix(_search, load_themes())
+
+
+def pick(theme: str, review: str) -> None:
+    st.session_state["cell"] = (theme, review)
+
+
+def render_matrix(m: ThemeMatrix) -> None:
+    widths = [3] + [2] * len(m.reviews)
+    head = st.columns(widths)
+    head[0].markdown("**Theme**")
+    for col, review in zip(head[1:], m.reviews):
+        col.markdown(f"**{esc(review)}**")
+    chosen = st.session_state.get("cell")
+    for t, theme in enumerate(m.themes):
+        row = st.columns(widths)
+        row[0].markdown(esc(theme.name))
+        for r, review in enumerate(m.reviews):
+            n = m.count(theme.name, review)
+            row[r + 1].button(
+                str(n),
+                key=f"cell_{t}_{r}",
+                help=f"{n} supporting passages: {theme.name} in {review}",
+                on_click=pick,
+                args=(theme.name, review),
+                disabled=n == 0,
+                type="primary" if chosen == (theme.name, review) else "secondary",
+                width="stretch",
+            )
+
+
+def render_cell(m: ThemeMatrix, search: TopicSearch) -> None:
+    theme, review = st.session_state["cell"]
+    if theme not in [t.name for t in m.themes] or review not in m.reviews:
+        return
+    citations = cell_citations(search, m.matches(theme, review))
+    st.subheader(esc(f"{theme} in {review}: {len(citations)} supporting passages"))
+    for c in citations:
+        with st.container(border=True, key=f"quote_{c.n}"):
+            st.markdown(f"\\[{c.n}\\] “{esc(display(c.quote.text))}”")
+            page = f" · p. {c.page}" if c.page else ""
+            st.caption(f"{esc(c.hit.meta.title)} · {esc(c.hit.chunk.section)}{page}")
+
+
+def main() -> None:
+    st.set_page_config(page_title="Theme explorer", page_icon="🧭", layout="wide")
+    st.title("Theme explorer")
+    st.caption(
+        "Each cell counts the passages of a review that support a theme; click a cell to read "
+        "them, quoted word for word with their source. Membership is decided by retrieval "
+        "against each theme's queries (prompts/themes.toml) with a threshold calibrated on a "
+        "hand-labelled set, so a count is a guide to where to read, not a finding."
+    )
+    settings = Settings()
+    pipe = load_pipeline(settings, settings.model_dump_json())
+    generation = pipe.store.active_generation()
+    if generation is None:
+        st.error("There is no index yet. Build it with `make index` (or `rag ingest`); reload.")
+        st.stop()
+    search = topic_search(pipe, settings.model_dump_json(), generation)
+    m = matrix(search, settings.model_dump_json(), generation, THEMES_FILE.read_text("utf-8"))
+    render_matrix(m)
+    if "cell" in st.session_state:
+        render_cell(m, search)
+
+
+main()

@@ -1,0 +1,238 @@
+"""The one seam to language models: `settings.llm` becomes a LangChain chat model.
+
+Providers are imported lazily, so the extractive default needs none of them installed:
+  ollama:NAME          langchain-ollama (RAG_LLM_BASE_URL, default http://localhost:11434)
+  openai:NAME          langchain-openai (RAG_LLM_BASE_URL for vLLM, LM Studio, Azure OpenAI ...)
+  llamacpp:/path.gguf  llama-cpp-python, through the small adapter below
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import ConfigDict, PrivateAttr
+
+from rag.errors import LLMUnavailable
+from rag.settings import Settings
+
+PROVIDERS = ("ollama", "openai", "llamacpp")
+_EXTRA = {"ollama": "ollama", "openai": "openai", "llamacpp": "llamacpp"}
+# A local OpenAI-compatible server (vLLM, LM Studio) ignores the key, but the client needs one.
+_PLACEHOLDER_KEY = "not-needed"
+
+
+@dataclass(frozen=True)
+class LLMSpec:
+    """A parsed `settings.llm`: the provider and the model name or GGUF path."""
+
+    provider: str
+    name: str
+
+
+def parse_llm(value: str) -> LLMSpec:
+    """Split 'provider:name' and check the provider; LLMUnavailable when it cannot be used."""
+    provider, sep, name = (value or "").strip().partition(":")
+    provider = provider.strip().lower()
+    name = name.strip()
+    if not sep or provider not in PROVIDERS or not name:
+        raise LLMUnavailable(
+            f"RAG_LLM={value!r} is not understood; use ollama:MODEL, openai:MODEL or "
+            "llamacpp:/path/to/model.gguf"
+        )
+    return LLMSpec(provider, name)
+
+
+def _missing(provider: str, package: str) -> LLMUnavailable:
+    return LLMUnavailable(
+        f"RAG_LLM uses {provider}, but {package} is not installed; "
+        f'install it with: pip install -e ".[{_EXTRA[provider]}]"'
+    )
+
+
+def build_chat_model(settings: Settings) -> BaseChatModel:
+    """The chat model `settings.llm` names, configured for short, deterministic answers."""
+    spec = parse_llm(settings.llm or "")
+    if spec.provider == "ollama":
+        return _ollama(spec, settings)
+    if spec.provider == "openai":
+        return _openai(spec, settings)
+    return _llamacpp(spec, settings)
+
+
+def _ollama(spec: LLMSpec, settings: Settings) -> BaseChatModel:
+    try:
+        from langchain_ollama import ChatOllama
+    except ImportError as exc:
+        raise _missing("ollama", "langchain-ollama") from exc
+    return ChatOllama(
+        model=spec.name,
+        base_url=settings.llm_base_url,
+        temperature=settings.llm_temperature,
+        seed=0,
+        num_predict=settings.llm_max_tokens,
+        client_kwargs={"timeout": settings.llm_timeout},
+    )
+
+
+def _openai(spec: LLMSpec, settings: Settings) -> BaseChatModel:
+    try:
+        from langchain_openai import ChatOpenAI
+    except ImportError as exc:
+        raise _missing("openai", "langchain-openai") from exc
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    key = key or os.environ.get("OPENAI_API_KEY")
+    if not key and not settings.llm_base_url:
+        raise LLMUnavailable(
+            f"RAG_LLM={settings.llm} needs an API key: set RAG_LLM_API_KEY (or OPENAI_API_KEY), "
+            "or RAG_LLM_BASE_URL for a local OpenAI-compatible server"
+        )
+    return ChatOpenAI(
+        model=spec.name,
+        base_url=settings.llm_base_url,
+        api_key=key or _PLACEHOLDER_KEY,
+        temperature=settings.llm_temperature,
+        max_tokens=settings.llm_max_tokens,
+        timeout=settings.llm_timeout,
+        max_retries=1,
+    )
+
+
+def _llamacpp(spec: LLMSpec, settings: Settings) -> BaseChatModel:
+    path = Path(spec.name).expanduser()
+    if not path.is_file():
+        raise LLMUnavailable(f"RAG_LLM names a GGUF file that does not exist: {path}")
+    try:
+        import llama_cpp
+    except ImportError as exc:
+        raise _missing("llamacpp", "llama-cpp-python") from exc
+    try:
+        # Threads: llama.cpp's default (half the cores); more spin-waits badly on a busy machine.
+        llama = llama_cpp.Llama(model_path=str(path), n_ctx=8192, seed=0, verbose=False)
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise LLMUnavailable(f"llama.cpp could not load {path}: {exc}") from exc
+    fold = False
+    if "tokenizer.chat_template" not in llama.metadata:
+        # Without an embedded template llama-cpp-python assumes llama-2's format; pick the
+        # family's own instead. Gemma has no system turn, so it goes into the first user turn.
+        family = llama.metadata.get("general.architecture", "")
+        if family.startswith("gemma"):
+            llama.chat_format, fold = "gemma", True
+    return LlamaCppChat(
+        llama=llama,
+        max_tokens=settings.llm_max_tokens,
+        temperature=settings.llm_temperature,
+        model_name=path.name,
+        fold_system=fold,
+    )
+
+
+_ROLES = {"human": "user", "ai": "assistant", "system": "system"}
+
+
+class LlamaCppChat(BaseChatModel):
+    """A thin LangChain chat model over an in-process llama_cpp.Llama."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    llama: Any
+    max_tokens: int = 400
+    temperature: float = 0.0
+    seed: int = 0
+    model_name: str = "gguf"
+    fold_system: bool = False
+    # One llama.cpp context cannot serve two generations at once (the UI has threads).
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+
+    @property
+    def _llm_type(self) -> str:
+        return "llamacpp"
+
+    def _request(self, messages: Sequence[BaseMessage], stop: list[str] | None) -> dict:
+        turns = [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
+        if self.fold_system:
+            system = "\n\n".join(t["content"] for t in turns if t["role"] == "system")
+            turns = [t for t in turns if t["role"] != "system"]
+            if system and turns:
+                turns[0] = {**turns[0], "content": f"{system}\n\n{turns[0]['content']}"}
+        return dict(
+            messages=turns,
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            # Greedy unless a temperature is set: top_k=1 leaves one candidate token.
+            top_k=1 if self.temperature <= 0 else 40,
+            seed=self.seed,
+            stop=stop or None,
+        )
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        with self._lock:
+            out = self.llama.create_chat_completion(**self._request(messages, stop))
+        text = out["choices"][0]["message"].get("content") or ""
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        with self._lock:
+            parts = self.llama.create_chat_completion(**self._request(messages, stop), stream=True)
+            for part in parts:
+                piece = part["choices"][0]["delta"].get("content") or ""
+                if piece:
+                    if run_manager:
+                        run_manager.on_llm_new_token(piece)
+                    yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+
+
+def _text(message: BaseMessage) -> str:
+    content = message.content
+    if isinstance(content, str):
+        return content
+    # Some providers return a list of content blocks; keep only their text.
+    return "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content)
+
+
+def generate(model: BaseChatModel, messages: Sequence[BaseMessage]) -> str:
+    """The model's reply as text; any provider failure becomes LLMUnavailable."""
+    try:
+        return _text(model.invoke(list(messages)))
+    except LLMUnavailable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - providers raise many types; all mean "unavailable"
+        raise LLMUnavailable(f"the language model did not answer: {_reason(exc)}") from exc
+
+
+def stream(model: BaseChatModel, messages: Sequence[BaseMessage]) -> Iterator[str]:
+    """The model's reply as text pieces while it is generated; failures become LLMUnavailable."""
+    try:
+        for chunk in model.stream(list(messages)):
+            piece = _text(chunk)
+            if piece:
+                yield piece
+    except LLMUnavailable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - as in generate()
+        raise LLMUnavailable(f"the language model did not answer: {_reason(exc)}") from exc
+
+
+def _reason(exc: Exception) -> str:
+    text = " ".join(str(exc).split())[:300]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

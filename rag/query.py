@@ -1,0 +1,230 @@
+"""Read what a question names: numbered recommendations or findings, reviews, unknown names."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from rag.models import Chunk, DocMeta
+
+_CARDINALS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty"
+)
+_ORDINALS = "zeroth first second third fourth fifth sixth seventh eighth ninth tenth"
+_NUMBER_WORDS = {w: i for i, w in enumerate(_CARDINALS.split())} | {  # noqa: SIM905
+    w: i
+    for i, w in enumerate(_ORDINALS.split())  # noqa: SIM905
+}
+_NUM = r"(\d{1,2}|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")"
+_REF = re.compile(rf"\b(recommendation|rec|finding)s?\s*(?:no\.?\s*)?{_NUM}\b", re.IGNORECASE)
+_REF_BEFORE = re.compile(rf"\b{_NUM}\s+(recommendation|finding)\b", re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]|[A-Za-z]")
+# Capitalised words a question may use that say nothing about which document is meant.
+_COMMON_CAPS = {
+    "i",
+    "i'm",
+    "i've",
+    "what",
+    "who",
+    "how",
+    "why",
+    "when",
+    "where",
+    "which",
+    "is",
+    "are",
+    "do",
+    "does",
+    "did",
+    "can",
+    "could",
+    "should",
+    "would",
+    "will",
+    "the",
+    "a",
+    "an",
+    "in",
+    "on",
+    "and",
+    "or",
+    "tell",
+    "give",
+    "quote",
+    "show",
+    "list",
+    "please",
+    "any",
+    "anything",
+    "summarise",
+    "summarize",
+    "explain",
+    "mum",
+    "dad",
+}
+
+
+def number(token: str) -> int | None:
+    """An integer from digits or an English number word, else None."""
+    token = token.lower()
+    return int(token) if token.isdigit() else _NUMBER_WORDS.get(token)
+
+
+def _kind(word: str) -> str:
+    return "finding" if word.lower().startswith("finding") else "recommendation"
+
+
+@dataclass(frozen=True)
+class QueryInfo:
+    """What a question refers to, beyond its words."""
+
+    refs: tuple[tuple[str, int], ...] = ()
+    documents: tuple[str, ...] = ()
+    unknown_names: tuple[str, ...] = ()
+
+
+def section_ref(section: str) -> tuple[str, int] | None:
+    """The (kind, number) a section path ends on, e.g. ('recommendation', 2), or None."""
+    found = None
+    for m in _REF.finditer(section):
+        n = number(m.group(2))
+        if n is not None:
+            found = (_kind(m.group(1)), n)
+    return found
+
+
+def _phrase_in(phrase: str, text: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(phrase.lower())}(?!\w)", text) is not None
+
+
+def mentioned_documents(question: str, metas: Mapping[str, DocMeta]) -> tuple[str, ...]:
+    """Documents whose review name or aliases the question uses; the best-matched ones only."""
+    q = question.lower()
+    counts: dict[str, int] = {}
+    for doc_id, meta in metas.items():
+        names = {a for a in meta.aliases} | ({meta.review} if meta.review else set())
+        n = sum(_phrase_in(name, q) for name in names if name)
+        if n:
+            counts[doc_id] = n
+    if not counts:
+        return ()
+    best = max(counts.values())
+    return tuple(sorted(d for d, n in counts.items() if n == best))
+
+
+def unknown_names(question: str, vocabulary: set[str]) -> tuple[str, ...]:
+    """Capitalised names in the question that appear nowhere in the corpus or its catalog.
+
+    A question about "Leeds" or "Arthur Labinjo-Hughes" cannot be answered from reviews that
+    never mention them, however similar the rest of the question is.
+    """
+    words = _WORD.findall(question)
+    out = []
+    for i, w in enumerate(words):
+        if not w[0].isupper() or w.lower() in _COMMON_CAPS:
+            continue
+        # The first word of a sentence is capitalised for grammar, not because it is a name.
+        if i == 0 and not w.isupper():
+            continue
+        if w.lower() not in vocabulary and w.lower().rstrip("s") not in vocabulary:
+            out.append(w)
+    return tuple(out)
+
+
+def vocabulary(texts: Iterable[str]) -> set[str]:
+    """Lower-cased words of the given texts, for `unknown_names`."""
+    vocab: set[str] = set()
+    for t in texts:
+        vocab.update(w.lower() for w in _WORD.findall(t))
+    return vocab
+
+
+def parse(question: str, metas: Mapping[str, DocMeta], vocab: set[str]) -> QueryInfo:
+    """Everything `rag.query` can read from a question."""
+    refs = []
+    for m in _REF.finditer(question):
+        n = number(m.group(2))
+        if n is not None:
+            refs.append((_kind(m.group(1)), n))
+    for m in _REF_BEFORE.finditer(question):
+        n = number(m.group(1))
+        if n is not None:
+            refs.append((_kind(m.group(2)), n))
+    return QueryInfo(
+        refs=tuple(dict.fromkeys(refs)),
+        documents=mentioned_documents(question, metas),
+        unknown_names=unknown_names(question, vocab),
+    )
+
+
+def _label(section: str) -> str:
+    """The last named part of a section path, without sub-item letters."""
+    parts = [p for p in section.split(" › ") if not re.fullmatch(r"\(?[a-z]\)", p.strip())]
+    return parts[-1] if parts else section
+
+
+_GENERIC = {"recommendation", "recommendations", "for", "the", "and", "of", "service", "team"}
+
+
+def _singular(words: Iterable[str]) -> set[str]:
+    return {w.removesuffix("s") if len(w) > 2 else w for w in words} - _GENERIC
+
+
+def _names_group(section: str, q_words: set[str]) -> bool:
+    """True when the question names the agency group of the path ("GPs" -> "GP Services")."""
+    for part in section.split(" › ")[:-1]:
+        if part.lower().startswith("recommendations for "):
+            words = _singular(vocabulary([part]))
+            # All of a short group name ("GP Services", "Health Visitors"), most of a long one.
+            if words and len(words & q_words) >= max(1, len(words) - len(words) // 3):
+                return True
+    return False
+
+
+def structural_ranking(question: str, info: QueryInfo, chunks: Iterable[Chunk]) -> list[str]:
+    """Chunk ids whose section the question names: a numbered item, a group, or a named part."""
+    q = question.lower()
+    q_words = set(vocabulary([question]))
+    q_singular = _singular(q_words)
+    wanted = set(info.refs)
+    matched = []
+    for c in chunks:
+        label = _label(c.section)
+        named = len(label.split()) >= 2 and section_ref(label) is None and _phrase_in(label, q)
+        numbered = bool(wanted) and section_ref(c.section) in wanted
+        # Without a number, naming the group ("for GPs") names every section in it.
+        grouped = not wanted and bool(info.documents) and _names_group(c.section, q_singular)
+        if named or numbered or grouped:
+            # Words shared with the path pick the agency group ("midwifery", "GP Services").
+            overlap = len(q_words & vocabulary([c.section]))
+            matched.append((-overlap, c.document, c.start, c))
+    matched.sort(key=lambda t: t[:3])
+    if wanted and matched:
+        # "midwifery Recommendation Three" names that group's item, not every Three.
+        matched = [t for t in matched if t[0] == matched[0][0]]
+    # The first piece of a split section holds the recommendation itself.
+    seen: set[tuple[str, str]] = set()
+    firsts: list[str] = []
+    for *_, c in matched:
+        key = (c.document, c.section.split(" › ")[0] if wanted else c.section)
+        if key not in seen:
+            firsts.append(c.id)
+        seen.add(key)
+    # Only first pieces: a sub-item should not outrank the finding it belongs to.
+    return firsts
+
+
+def topic(question: str, info: QueryInfo, metas: Mapping[str, DocMeta]) -> str:
+    """The question without the review names it uses.
+
+    Chunk embeddings carry their review's name, so a question that names a review looks
+    similar to every passage of it; its topic alone says whether a passage supports it.
+    """
+    out = question
+    for doc_id in info.documents:
+        meta = metas[doc_id]
+        for name in sorted({*meta.aliases, meta.review or ""} - {""}, key=len, reverse=True):
+            out = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", out, flags=re.IGNORECASE)
+    return " ".join(out.split())

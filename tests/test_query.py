@@ -1,0 +1,77 @@
+"""Reading what a question names."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.models import Chunk, DocMeta
+from rag.query import number, parse, section_ref, structural_ranking, topic, vocabulary
+
+METAS = {
+    "p": DocMeta("p", "Child P response", review="Child P", aliases=("Child P",)),
+    "t": DocMeta("t", "Thematic", review="Thematic Review", aliases=("thematic review", "NAI")),
+    "b": DocMeta(
+        "b", "Briefing", review="Thematic Review", aliases=("thematic review", "6 step briefing")
+    ),
+}
+VOCAB = vocabulary(["safe sleep", "Southampton Hampshire recommendation", "Child P"])
+
+
+@pytest.mark.parametrize(
+    ("question", "refs"),
+    [
+        ("What was Recommendation 7?", (("recommendation", 7),)),
+        ("what was recommendation seven", (("recommendation", 7),)),
+        ("Finding Two of Child Z", (("finding", 2),)),
+        ("the third recommendation for GP services", (("recommendation", 3),)),
+        ("What about safe sleep?", ()),
+    ],
+)
+def test_numbered_references(question, refs):
+    assert parse(question, METAS, VOCAB).refs == refs
+
+
+def test_section_ref_reads_the_last_numbered_part():
+    assert section_ref("Recommendations for Health Visitors › Recommendation Two") == (
+        "recommendation",
+        2,
+    )
+    assert section_ref("Finding Five › a)") == ("finding", 5)
+    assert section_ref("Key Themes") is None
+    assert number("twelve") == 12 and number("x") is None
+
+
+def test_named_review_prefers_the_most_specific_document():
+    assert parse("What did Child P say?", METAS, VOCAB).documents == ("p",)
+    assert parse("the thematic review 6 step briefing", METAS, VOCAB).documents == ("b",)
+    assert parse("the thematic review", METAS, VOCAB).documents == ("b", "t")
+    assert parse("What about safe sleep?", METAS, VOCAB).documents == ()
+
+
+def test_unknown_names_are_flagged_but_sentence_starts_are_not():
+    info = parse("What did the Leeds partnership say about safe sleep?", METAS, VOCAB)
+    assert info.unknown_names == ("Leeds",)
+    assert parse("Safe sleep in Southampton?", METAS, VOCAB).unknown_names == ()
+
+
+def test_topic_drops_review_names():
+    info = parse("What did the Child P review say about housing?", METAS, VOCAB)
+    assert topic("What did the Child P review say about housing?", info, METAS) == (
+        "What did the review say about housing?"
+    )
+
+
+def test_structural_ranking_puts_the_named_group_and_first_piece_first():
+    def chunk(i, section, start):
+        return Chunk(i, "p", "x", start, start + 1, section, "recommendation")
+
+    chunks = [
+        chunk("gp3", "Recommendations for GP Services › Recommendation Three", 50),
+        chunk("mw3", "Recommendations for Midwifery/Neonatal Services › Recommendation Three", 10),
+        chunk("mw3b", "Recommendations for Midwifery/Neonatal Services › Recommendation Three", 20),
+        chunk("mw2", "Recommendations for Midwifery/Neonatal Services › Recommendation Two", 5),
+    ]
+    q = "Child P midwifery Recommendation Three"
+    ranking = structural_ranking(q, parse(q, METAS, VOCAB), chunks)
+    # Only the named group's Recommendation Three, and only its first piece.
+    assert ranking == ["mw3"]

@@ -19,20 +19,9 @@ from rag.feedback import REASONS, FeedbackStore
 from rag.followup import rewrite_followup
 from rag.models import Citation, Filters
 from rag.settings import Settings
+from rag.ui_cache import load_pipeline
 
 esc = ui.md_escape
-
-
-@st.cache_resource(show_spinner="Loading the model and the index…")
-def load_pipeline(_settings: Settings, key: str):
-    """One pipeline (model + index) per server process and settings; `key` tells them apart."""
-    from rag.pipeline import Pipeline
-
-    pipe = Pipeline(_settings)
-    pipe.embedder.embed_one("warm up")
-    if pipe.store.active_generation() is not None:
-        _ = pipe.retriever  # build the lexical index now, not on the first question
-    return pipe
 
 
 @st.cache_resource(show_spinner=False)

@@ -23,21 +23,10 @@ from rag.export import FORMATS, MEDIA_TYPES, render
 from rag.reflective import QUESTIONS_LABEL
 from rag.settings import Settings
 from rag.themes import TopicSearch
+from rag.ui_cache import load_pipeline
 
 esc = ui.md_escape
 LABELS = {"md": "Markdown", "docx": "Word (.docx)", "html": "Print page (HTML)"}
-
-
-@st.cache_resource(show_spinner="Loading the model and the index…")
-def load_pipeline(_settings: Settings, key: str):
-    """One pipeline (model + index) per server process and settings; `key` tells them apart."""
-    from rag.pipeline import Pipeline
-
-    pipe = Pipeline(_settings)
-    pipe.embedder.embed_one("warm up")
-    if pipe.store.active_generation() is not None:
-        _ = pipe.retriever  # build the lexical index now, not on the first question
-    return pipe
 
 
 @st.cache_resource(show_spinner=False)

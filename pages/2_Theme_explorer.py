@@ -18,21 +18,10 @@ from rag.themes import (
     load_themes,
     theme_matrix,
 )
+from rag.ui_cache import load_pipeline
 from rag.verify import display
 
 esc = ui.md_escape
-
-
-@st.cache_resource(show_spinner="Loading the model and the index…")
-def load_pipeline(_settings: Settings, key: str):
-    """One pipeline (model + index) per server process and settings; `key` tells them apart."""
-    from rag.pipeline import Pipeline
-
-    pipe = Pipeline(_settings)
-    pipe.embedder.embed_one("warm up")
-    if pipe.store.active_generation() is not None:
-        _ = pipe.retriever  # build the lexical index now, not on the first question
-    return pipe
 
 
 @st.cache_resource(show_spinner=False)

@@ -20,7 +20,7 @@ from rag.llm import generate
 from rag.models import Hit
 from rag.settings import Settings
 from rag.synthesis import format_passages, load_prompt, number_passages
-from rag.verify import locate
+from rag.verify import locate, normalise
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,9 @@ def format_history(history: Sequence[Any]) -> str:
 
 
 def rewrite_followup(history: Sequence[Any], question: str, model: BaseChatModel | None) -> str:
-    """A standalone version of a follow-up question, or the question itself when not needed
-    or when the model is unavailable or replies with something that is not one question.
+    """A standalone version of a follow-up question, or the question itself when not needed,
+    when the model is unavailable, or when its reply is not one question (empty, too long, no
+    question mark, or an echo of the prompt).
 
     `history` holds earlier turns, oldest first, as (question, answer) pairs or as
     conversation exchanges (with `.resolved.query` and `.answer.text`)."""
@@ -70,7 +71,10 @@ def rewrite_followup(history: Sequence[Any], question: str, model: BaseChatModel
         return question
     line = next((ln for ln in raw.splitlines() if ln.strip()), "")
     line = _LABEL.sub("", line).strip().strip("\"'*` ").strip()
-    if not re.search(r"[A-Za-z]", line) or len(line) > _LONGEST:
+    prompt = normalise("\n".join(str(m.content) for m in messages))
+    echo = normalise(line) in prompt and normalise(line) != normalise(question)
+    asks = line.endswith("?") or not question.strip().endswith("?")
+    if not re.search(r"[A-Za-z]", line) or len(line) > _LONGEST or echo or not asks:
         return question
     return line
 

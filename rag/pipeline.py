@@ -15,6 +15,7 @@ from rag import ingest, query
 from rag.chunk import chunk_document
 from rag.embed import Embedder
 from rag.errors import DocumentError, IndexMissing, InvalidQuestion, LLMUnavailable
+from rag.followup import rewrite_followup
 from rag.llm import build_chat_model
 from rag.models import Answer, Chunk, DocMeta, Filters, Hit
 from rag.retrieve import Retriever, search_text
@@ -182,6 +183,17 @@ class Pipeline:
         if self.settings.llm and self._chat_model is None:
             self._chat_model = build_chat_model(self.settings)
         return self._chat_model
+
+    def standalone_question(self, history: Sequence, question: str) -> str:
+        """The follow-up rewritten as a standalone question by the LLM; unchanged without one."""
+        if not (self.settings.llm or self._chat_model):
+            return question
+        try:
+            model = self.chat_model
+        except LLMUnavailable as exc:
+            log.warning("follow-up not rewritten: %s", exc)
+            return question
+        return rewrite_followup(history, question, model)
 
     def _synthesise(
         self, q: str, hits: Sequence[Hit], fallback: Answer, settings: Settings, k: int | None

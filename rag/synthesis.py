@@ -69,8 +69,8 @@ def format_passages(passages: Sequence[Passage]) -> str:
     """The numbered passages as the prompt shows them."""
     blocks = []
     for p in passages:
-        meta = p.hit.meta
-        head = f"[{p.n}] {review_name(meta)[4:].capitalize()} - {p.hit.chunk.section}"
+        name = review_name(p.hit.meta).removeprefix("the ")
+        head = f"[{p.n}] {name[:1].upper()}{name[1:]} - {p.hit.chunk.section}"
         blocks.append(f"{head}\n{p.hit.chunk.text.strip()}")
     return "\n\n".join(blocks)
 
@@ -215,7 +215,7 @@ def verify_generation(
         tuple(citations),
         fallback.id,
         mode="llm",
-        notes=(note,),
+        notes=(*fallback.notes, note),
     )
     return Synthesis(answer, checks, raw, False)
 
@@ -280,8 +280,13 @@ def stream_synthesis(
 
 
 def evaluate_llm_answer(answer: Answer) -> dict:
-    """Counts for the evaluation harness: sentences kept/dropped/flagged, citation precision
-    and recall numerators and denominators, and quote fidelity re-checked on what is shown."""
+    """Counts for the evaluation harness, to be summed over questions.
+
+    ALCE-style, with the code checks standing in for an entailment model: citation recall is
+    sentences_kept / sentences_total (sentences supported by the passages they cite), citation
+    precision is citations_supported / citations_total (each written citation number, counted
+    as supporting when its passage alone supports the sentence), and quote fidelity is
+    shown_quotes_verbatim / shown_quotes, re-checked here on what the answer shows."""
     out = {
         "mode": answer.mode,
         "abstained": answer.abstained,

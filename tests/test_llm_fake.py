@@ -362,6 +362,29 @@ def test_rewrite_followup_falls_back_to_the_question():
     assert rewrite_followup([("q", "a")], question, gen) == "Which review?"
 
 
+def test_rewrite_rejects_echoes_and_non_questions():
+    history = [("What did the Child P review recommend?", "It recommended ... [1]")]
+    echo = "Conversation so far:"
+    for reply in [echo, "The review recommended training", "x" * 600 + "?"]:
+        fake = FakeListChatModel(responses=[reply])
+        assert rewrite_followup(history, "And fathers?", fake) == "And fathers?"
+
+
+def test_pipeline_rewrites_follow_ups_only_with_a_model(pipeline, tmp_path):
+    history = [("What did the Child P review recommend?", "It recommended ... [1]")]
+    assert pipeline.standalone_question(history, "And fathers?") == "And fathers?"
+    fake = FakeListChatModel(responses=["What did the Child P review say about fathers?"])
+    pipe = Pipeline(
+        pipeline.settings, embedder=pipeline.embedder, store=pipeline.store, chat_model=fake
+    )
+    assert pipe.standalone_question(history, "And fathers?") == (
+        "What did the Child P review say about fathers?"
+    )
+    missing = pipeline.settings.model_copy(update={"llm": f"llamacpp:{tmp_path}/none.gguf"})
+    pipe = Pipeline(missing, embedder=pipeline.embedder, store=pipeline.store)
+    assert pipe.standalone_question(history, "And fathers?") == "And fathers?"
+
+
 def test_reflective_questions_are_cited_and_checked(pipeline, passages):
     good = quotable(passages[0], pipeline)
     reply = "\n".join(

@@ -109,32 +109,31 @@ def _after_heading(doc_text: str, chunk) -> int:
     return first_end if label and (label in line or line in label) else chunk.start
 
 
-def choose_spans(
-    hit: Hit,
-    doc_text: str,
-    vector: np.ndarray,
-    embed: Callable[[list[str]], np.ndarray],
-    settings: Settings,
-) -> list[Span]:
-    """The recommendation text first, then the response sentences most relevant to the question."""
+def candidate_spans(hit: Hit, doc_text: str) -> tuple[list[Span], list[Span]]:
+    """A passage's sentences: those of its recommendation text, and those after it."""
     c = hit.chunk
-    rec = None
     if c.rec_start is not None and c.rec_end is not None and c.rec_end > c.rec_start:
-        rec = (c.rec_start, c.rec_end)
-    body_start = rec[1] if rec else _after_heading(doc_text, c)
-    rec_spans = sentence_spans(doc_text, *rec) if rec else []
-    rest = sentence_spans(doc_text, body_start, c.end)
-    candidates = rec_spans + rest
-    if not candidates:
-        return []
-    sims = embed([doc_text[s.start : s.end] for s in candidates]) @ vector
-    score = {s: float(x) for s, x in zip(candidates, sims)}
+        return sentence_spans(doc_text, c.rec_start, c.rec_end), sentence_spans(
+            doc_text, c.rec_end, c.end
+        )
+    return [], sentence_spans(doc_text, _after_heading(doc_text, c), c.end)
+
+
+def choose_spans(
+    hit: Hit, doc_text: str, score: dict[Span, float], settings: Settings
+) -> list[Span]:
+    """The recommendation text first, then the response sentences most relevant to the question.
+
+    `score` holds each candidate sentence's similarity to the question.
+    """
+    rec_spans, rest = candidate_spans(hit, doc_text)
+    score = dict(score)
     if rest:
         # An agency response usually opens by saying what was done; a small prior keeps it.
         score[rest[0]] += _LEAD_PRIOR
     chosen: list[Span] = []
     if rec_spans:
-        if rec[1] - rec[0] <= _WHOLE_REC_CHARS:
+        if hit.chunk.rec_end - hit.chunk.rec_start <= _WHOLE_REC_CHARS:
             chosen.append(Span(rec_spans[0].start, rec_spans[-1].end))
         else:
             # A long finding opens with its statement: always quote it, then the best other one.
@@ -161,14 +160,20 @@ def compose(
     answer_id: str | None = None,
 ) -> Answer:
     """Build the answer from verified quotes only; abstain when nothing supports it."""
+    passages = [(hit, documents(hit.chunk.document)) for hit in supported(hits, settings)]
+    spans = [[*r, *rest] for r, rest in (candidate_spans(h, t) for h, t in passages)]
+    texts = [t[s.start : s.end] for (_, t), ss in zip(passages, spans) for s in ss]
+    # One encode call for every candidate sentence of every passage.
+    sims = iter((embed(texts) @ vector).tolist() if texts else [])
     citations: list[Citation] = []
-    for hit in supported(hits, settings):
-        doc_text = documents(hit.chunk.document)
-        for span in choose_spans(hit, doc_text, vector, embed, settings):
+    for (hit, doc_text), candidates in zip(passages, spans):
+        score = {s: next(sims) for s in candidates}
+        if not candidates:
+            continue
+        for span in choose_spans(hit, doc_text, score, settings):
             quote = Quote(hit.chunk.document, doc_text[span.start : span.end], span.start, span.end)
             if verify(quote):
-                page = hit.chunk.page
-                citations.append(Citation(len(citations) + 1, quote, hit, page))
+                citations.append(Citation(len(citations) + 1, quote, hit, hit.chunk.page))
     if not citations:
         return abstain(question, answer_id)
     return Answer(question, _render(citations), False, tuple(citations), answer_id)

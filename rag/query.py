@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from rag.models import Chunk, DocMeta
@@ -172,33 +173,69 @@ def _singular(words: Iterable[str]) -> set[str]:
     return {w.removesuffix("s") if len(w) > 2 else w for w in words} - _GENERIC
 
 
-def _names_group(section: str, q_words: set[str]) -> bool:
-    """True when the question names the agency group of the path ("GPs" -> "GP Services")."""
-    for part in section.split(" › ")[:-1]:
-        if part.lower().startswith("recommendations for "):
-            words = _singular(vocabulary([part]))
-            # All of a short group name ("GP Services", "Health Visitors"), most of a long one.
-            if words and len(words & q_words) >= max(1, len(words) - len(words) // 3):
-                return True
-    return False
+def _group_words(section: str) -> list[frozenset[str]]:
+    """The significant words of each agency group in a path ("GP Services" -> {"gp"})."""
+    return [
+        frozenset(_singular(vocabulary([part])))
+        for part in section.split(" › ")[:-1]
+        if part.lower().startswith("recommendations for ")
+    ]
 
 
-def structural_ranking(question: str, info: QueryInfo, chunks: Iterable[Chunk]) -> list[str]:
-    """Chunk ids whose section the question names: a numbered item, a group, or a named part."""
-    q = question.lower()
+class SectionIndex:
+    """Chunks by the names their sections can be called by; built once per index, not per query."""
+
+    def __init__(self, chunks: Iterable[Chunk]):
+        self.by_ref: dict[tuple[str, int], list[Chunk]] = defaultdict(list)
+        self.by_label: dict[str, list[Chunk]] = defaultdict(list)
+        self.by_group: dict[frozenset[str], list[Chunk]] = defaultdict(list)
+        self.words: dict[str, frozenset[str]] = {}
+        for c in chunks:
+            ref = section_ref(c.section)
+            if ref:
+                self.by_ref[ref].append(c)
+            label = _label(c.section)
+            if len(label.split()) >= 2 and section_ref(label) is None:
+                self.by_label[label.lower()].append(c)
+            for words in _group_words(c.section):
+                if words:
+                    self.by_group[words].append(c)
+            if c.section not in self.words:
+                self.words[c.section] = frozenset(vocabulary([c.section]))
+
+    def named(self, question: str, info: QueryInfo) -> list[Chunk]:
+        """Chunks whose section the question names: a numbered item, a group, or a named part."""
+        q = question.lower()
+        q_singular = _singular(vocabulary([question]))
+        found: dict[str, Chunk] = {}
+        for label, chunks in self.by_label.items():
+            if _phrase_in(label, q):
+                found |= {c.id: c for c in chunks}
+        for ref in info.refs:
+            found |= {c.id: c for c in self.by_ref.get(ref, ())}
+        if not info.refs and info.documents:
+            # Without a number, naming the group ("for GPs") names every section in it.
+            for words, chunks in self.by_group.items():
+                # All of a short group name ("GP Services", "Health Visitors"), most of a long one.
+                if len(words & q_singular) >= max(1, len(words) - len(words) // 3):
+                    found |= {c.id: c for c in chunks}
+        return list(found.values())
+
+
+def structural_ranking(
+    question: str,
+    info: QueryInfo,
+    index: SectionIndex,
+    allowed: Callable[[Chunk], bool] = lambda c: True,
+) -> list[str]:
+    """Ids of the chunks the question names, best named first, first pieces only."""
     q_words = set(vocabulary([question]))
-    q_singular = _singular(q_words)
-    wanted = set(info.refs)
+    wanted = bool(info.refs)
     matched = []
-    for c in chunks:
-        label = _label(c.section)
-        named = len(label.split()) >= 2 and section_ref(label) is None and _phrase_in(label, q)
-        numbered = bool(wanted) and section_ref(c.section) in wanted
-        # Without a number, naming the group ("for GPs") names every section in it.
-        grouped = not wanted and bool(info.documents) and _names_group(c.section, q_singular)
-        if named or numbered or grouped:
+    for c in index.named(question, info):
+        if allowed(c):
             # Words shared with the path pick the agency group ("midwifery", "GP Services").
-            overlap = len(q_words & vocabulary([c.section]))
+            overlap = len(q_words & index.words[c.section])
             matched.append((-overlap, c.document, c.start, c))
     matched.sort(key=lambda t: t[:3])
     if wanted and matched:

@@ -78,6 +78,7 @@ class Retriever:
         chunks = store.chunks()
         self.lexical = LexicalIndex(chunks, self.metas)
         self.by_id = {c.id: c for c in chunks}
+        self.sections = query.SectionIndex(chunks)
         self.vocabulary = query.vocabulary(
             [c.text for c in chunks]
             + [
@@ -118,8 +119,11 @@ class Retriever:
             filters = Filters(documents=info.documents)
         dense = self.store.search(vector, n, filters) if mode != "bm25" else []
         lexical = self.lexical.search(question, n, filters) if mode != "dense" else []
-        allowed = [c for c in self.by_id.values() if filters.allows(self.metas[c.document])]
-        structural = query.structural_ranking(question, info, allowed) if mode == "hybrid" else []
+        structural = []
+        if mode == "hybrid":
+            structural = query.structural_ranking(
+                question, info, self.sections, lambda c: filters.allows(self.metas[c.document])
+            )
         by_id = {c.id: c for c, _ in (*dense, *lexical)} | {i: self.by_id[i] for i in structural}
         dense_scores = {c.id: s for c, s in dense}
         lex_scores = {c.id: s for c, s in lexical}

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from rag.models import Chunk, DocMeta
-from rag.query import number, parse, section_ref, structural_ranking, topic, vocabulary
+from rag.query import (
+    SectionIndex,
+    number,
+    parse,
+    section_ref,
+    structural_ranking,
+    topic,
+    vocabulary,
+)
 
 METAS = {
     "p": DocMeta("p", "Child P response", review="Child P", aliases=("Child P",)),
@@ -72,6 +80,6 @@ def test_structural_ranking_puts_the_named_group_and_first_piece_first():
         chunk("mw2", "Recommendations for Midwifery/Neonatal Services › Recommendation Two", 5),
     ]
     q = "Child P midwifery Recommendation Three"
-    ranking = structural_ranking(q, parse(q, METAS, VOCAB), chunks)
+    ranking = structural_ranking(q, parse(q, METAS, VOCAB), SectionIndex(chunks))
     # Only the named group's Recommendation Three, and only its first piece.
     assert ranking == ["mw3"]

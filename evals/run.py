@@ -83,7 +83,12 @@ def pipeline_system(pipe) -> Callable[[dict], Outcome]:
         t0 = time.perf_counter()
         answer = pipe.ask(q["question"])
         latency = (time.perf_counter() - t0) * 1000
-        return outcome_of(answer, hits, latency, relevant)
+        out = outcome_of(answer, hits, latency, relevant)
+        if pipe.settings.llm:
+            from rag.synthesis import evaluate_llm_answer
+
+            out.extra.update(evaluate_llm_answer(answer))
+        return out
 
     return run
 
@@ -113,6 +118,7 @@ def evaluate(
             if s.document in documents and documents[s.document][s.start : s.end] == s.text
         }
         row["statements"], row["statements_supported"] = statement_support(out.answer, verified)
+        row |= {f"llm_{k}": v for k, v in out.extra.items() if isinstance(v, int | bool | str)}
         rows.append(row)
     return rows
 
@@ -146,10 +152,26 @@ def aggregate(rows: Sequence[dict]) -> dict:
     agg["abstain_unanswerable_ci"] = bootstrap_ci(abst_u)
     agg["wrong_abstain_answerable"] = _share(sum(abst_a), len(abst_a))
     agg["wrong_abstain_answerable_ci"] = bootstrap_ci(abst_a)
+    if any("llm_sentences_total" in r for r in rows):
+        agg |= llm_aggregate(rows)
     lat = [r["latency_ms"] for r in rows]
     agg["latency_p50_ms"] = percentile(lat, 50)
     agg["latency_p95_ms"] = percentile(lat, 95)
     return agg
+
+
+def llm_aggregate(rows: Sequence[dict]) -> dict:
+    """LLM-mode figures summed over questions (see rag.synthesis.evaluate_llm_answer)."""
+    tot = lambda k: sum(r.get(f"llm_{k}", 0) for r in rows)  # noqa: E731
+    asked = [r for r in rows if not r["abstained"] or r.get("llm_fallback")]
+    return {
+        "llm_citation_recall": _share(tot("sentences_kept"), tot("sentences_total")),
+        "llm_citation_precision": _share(tot("citations_supported"), tot("citations_total")),
+        "llm_sentences_dropped": _share(tot("sentences_dropped"), tot("sentences_total")),
+        "llm_sentences_flagged": _share(tot("sentences_flagged"), tot("sentences_total")),
+        "llm_fallback_share": _share(tot("fallback"), len(asked)),
+        "llm_answers": sum(r.get("llm_mode") == "llm" for r in rows),
+    }
 
 
 def fmt(value, ci=None) -> str:
@@ -175,13 +197,22 @@ ROWS = (
     "latency_p95_ms",
     "questions",
 )
+LLM_ROWS = (
+    "llm_citation_recall",
+    "llm_citation_precision",
+    "llm_sentences_dropped",
+    "llm_sentences_flagged",
+    "llm_fallback_share",
+    "llm_answers",
+)
 
 
 def markdown_table(columns: dict[str, dict]) -> str:
     """Aggregates side by side: one column per system or split."""
     head = "| metric | " + " | ".join(columns) + " |"
     lines = [head, "|" + "---|" * (len(columns) + 1)]
-    for m in ROWS:
+    llm = any("llm_citation_recall" in agg for agg in columns.values())
+    for m in ROWS + (LLM_ROWS if llm else ()):
         cells = [fmt(agg.get(m, float("nan")), agg.get(m + "_ci")) for agg in columns.values()]
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

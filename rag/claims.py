@@ -204,10 +204,11 @@ def check_sentence(
     copy = _copy(claim, passages)
     if copy == "altered":
         failed += (" ".join(claim.split()),)
-    echo = bool(prompt) and normalise(body) in normalise(prompt)
-    substantial = len(content_words(body)) >= _MIN_CONTENT
+    said = normalise(body).rstrip(".!?:;, ")
+    echo = bool(prompt) and said in normalise(prompt)
+    if echo or len(content_words(body)) < _MIN_CONTENT:
+        supported = ()  # a repeated heading or a fragment is no claim for a citation to support
     kept = bool(supported) and not failed and share >= settings.llm_min_support
-    kept = kept and substantial and not echo
     check = SentenceCheck(
         sentence, markers, in_range, supported, quotes, failed, share, kept, copy, echo
     )

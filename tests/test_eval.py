@@ -85,3 +85,26 @@ def test_gate_passes_good_rows_and_fails_bad_ones():
     answers_everything = [row(True, False)] * 20 + [row(False, False)] * 10
     agg = aggregate(answers_everything)
     assert any("abstention" in f for f in gate_failures({"all": agg, "dev": agg}))
+
+
+def test_llm_mode_figures_are_summed_over_questions():
+    llm = {
+        "llm_mode": "llm",
+        "llm_fallback": False,
+        "llm_sentences_total": 4,
+        "llm_sentences_kept": 3,
+        "llm_sentences_dropped": 1,
+        "llm_sentences_flagged": 0,
+        "llm_citations_total": 3,
+        "llm_citations_supported": 2,
+    }
+    fallback = llm | {
+        "llm_mode": "extractive",
+        "llm_fallback": True,
+        "llm_sentences_kept": 0,
+        "llm_sentences_dropped": 4,
+        "llm_citations_supported": 0,
+    }
+    agg = aggregate([row(True, False) | llm, row(True, False) | fallback])
+    assert agg["llm_citation_recall"] == 3 / 8 and agg["llm_citation_precision"] == 2 / 6
+    assert agg["llm_answers"] == 1 and agg["llm_fallback_share"] == 0.5

@@ -3,7 +3,11 @@
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+HASH   := $(shell cat pyproject.toml | sha1sum | cut -c1-12)
+# The app needs only the base install; the tests add pytest, Playwright, fpdf2 and the LLM
+# extras (llama-cpp-python compiles llama.cpp, so the app's install stays without it).
+APP_STAMP  := $(VENV)/.installed-app-$(HASH)
+TEST_STAMP := $(VENV)/.installed-test-$(HASH)
 
 # Offline and private by default: no hub downloads, no telemetry.
 export HF_HUB_OFFLINE := 1
@@ -11,15 +15,21 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
 
-.PHONY: install browser-deps index app test gate lint format clean
+.PHONY: install install-test browser-deps index app test gate lint format clean
 
-$(STAMP): pyproject.toml
+$(APP_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,ollama,openai,llamacpp]"
-	rm -f $(VENV)/.installed-* && touch $(STAMP)
+	$(PY) -m pip install --quiet -e .
+	rm -f $(VENV)/.installed-app-* && touch $(APP_STAMP)
 
-install: $(STAMP)
+$(TEST_STAMP): $(APP_STAMP)
+	$(PY) -m pip install --quiet -e ".[test,ollama,openai,llamacpp]"
+	rm -f $(VENV)/.installed-test-* && touch $(TEST_STAMP)
+
+install: $(APP_STAMP)
+
+install-test: $(TEST_STAMP)
 
 # Idempotent: builds the index when missing, and writes nothing when the corpus is unchanged.
 index: install
@@ -33,16 +43,16 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser-deps:
 	command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
 
-test: install browser-deps
+test: install-test browser-deps
 	$(PY) -m pytest -q
 
-gate: install
+gate: install-test
 	$(PY) -m evals.run --gate
 
-lint: install
+lint: install-test
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
-format: install
+format: install-test
 	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
 
 clean:

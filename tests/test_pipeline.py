@@ -94,3 +94,11 @@ def test_reingesting_an_unchanged_corpus_writes_nothing(pipeline):
     report = pipeline.ingest()
     assert not report.sync.wrote and report.sync.chunks_embedded == 0
     assert pipeline.store.active_generation() == before
+
+
+def test_review_filter_restricts_citations(pipeline):
+    answer = pipeline.ask(
+        "What about parents who are high users of health services?", Filters(reviews=("Child Z",))
+    )
+    assert answer.citations
+    assert {c.hit.meta.review for c in answer.citations} == {"Child Z"}

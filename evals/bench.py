@@ -290,7 +290,9 @@ def _report(cmd: str, r: dict) -> str:
         "",
         "## Ingest throughput",
         "",
-        f"{enc['chunks']} chunks of synthetic review documents (corpus paragraphs recombined).",
+        f"{enc['chunks']} chunks of synthetic review documents (corpus paragraphs recombined); "
+        f"raw encode and ingest were run alternately, {r.get('rounds', 1)} rounds, and each "
+        "figure is its best round.",
         "",
         "| what | chunks/s |",
         "| --- | ---: |",
@@ -343,8 +345,47 @@ def _report(cmd: str, r: dict) -> str:
             f"(Store.sync into Chroma); peak memory of that process {b['peak_mib']:.0f} MiB. "
             "Its vectors are a pool of 512 real embeddings plus noise (load only, not quality).",
         ]
-    rows += ["", "## Notes", "", *r.get("notes", []), ""]
+    rows += ["", "## Notes", "", *_notes(r), ""]
     return "\n".join(rows)
+
+
+def _notes(r: dict) -> list[str]:
+    """What the figures mean, and the design choices they support."""
+    out = []
+    if "ingest_x1" in r:
+        i = r["ingest_x1"]
+        out.append(
+            f"- Ingest of the real corpus (x1, {i['chunks']} chunks): {i['seconds']:.1f} s, "
+            f"peak {i['peak_mib']:.0f} MiB; most of an ingest process's memory is the model "
+            "and torch."
+        )
+    q, b = r.get("query_scale"), r.get("build_scale")
+    if q and b:
+        per_chunk = q["retriever_mib"] * 1024 / q["chunks"]
+        out += [
+            f"- BM25 at scale: the bm25s score arrays take {q['bm25_arrays_mib']:.0f} MiB at "
+            f"{q['chunks']:,} chunks and a query costs {q['bm25_p95_ms']:.0f} ms (p95), so the "
+            "in-memory bm25s index fits and stays; a persisted bm25s index or Chroma's "
+            "full-text search would not save much. The larger per-process cost is the "
+            f"retriever's cache of chunk texts ({q['retriever_mib']:.0f} MiB, about "
+            f"{per_chunk:.1f} KiB per chunk, loaded from Chroma in {q['retriever_load_s']:.0f} s "
+            "on the first question), which the BM25 index, the structural section-number "
+            "ranking and the question-vocabulary check share. It grows linearly with the "
+            "corpus: the ~70k chunks of a 1,400-review national repository would need about "
+            f"{per_chunk * 70_000 / 1024:.0f} MiB per app process.",
+            "- Query latency at scale: dense search in Chroma and BM25 stay in tens of "
+            "milliseconds; most of the retrieval time at 100k is the structural ranking "
+            "(rag/query.py), which scans every chunk in Python on each question. Answer "
+            "composition adds the embedding of candidate sentences (rag/answer.py).",
+            "- The synthetic index holds the five real corpus documents (real vectors) plus "
+            "recombined paragraphs, so the gold questions are answered from it; its other "
+            "vectors are a pool of real embeddings plus noise, for load only.",
+        ]
+    out.append(
+        "- The machine is shared with other engineers' test runs, so absolute figures vary "
+        "from run to run; ratios are measured within one run."
+    )
+    return out
 
 
 def main() -> None:
@@ -355,6 +396,7 @@ def main() -> None:
     ap.add_argument("--scale", type=int, default=100_000, help="Chunks in the large index.")
     ap.add_argument("--throughput-chunks", type=int, default=1200)
     ap.add_argument("--queries", type=int, default=40)
+    ap.add_argument("--rounds", type=int, default=2, help="Interleaved throughput rounds.")
     ap.add_argument("--out", type=Path, default=OUT)
     a = ap.parse_args()
     if a.stage:
@@ -372,13 +414,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
         tmp = Path(tmp)
         folder = _write(synthetic_docs(a.throughput_chunks, seed=3), tmp / "through" / "docs")
-        r["encode"] = _child("encode", folder)
-        print("encode", r["encode"], flush=True)
-        r["ingest"] = _child("ingest", folder, tmp / "through" / "index")
-        print("ingest", r["ingest"], flush=True)
+        # Interleaved rounds, best of each: other work on a shared machine only ever slows a
+        # measurement down, so the best round is the closest to what the hardware can do.
+        encodes, ingests = [], []
+        for n in range(a.rounds):
+            encodes.append(_child("encode", folder))
+            ingests.append(_child("ingest", folder, tmp / "through" / f"index{n}"))
+            print("round", n, encodes[-1], ingests[-1], flush=True)
+        rates = {bs: max(e["rates"][bs] for e in encodes) for bs in encodes[0]["rates"]}
+        best = max(rates, key=rates.get)
+        r["encode"] = encodes[0] | {"rates": rates, "best_batch": best, "best_rate": rates[best]}
+        r["ingest"] = max(ingests, key=lambda i: i["rate"])
+        r["rounds"] = a.rounds
 
         x1 = tmp / "x1"
-        _child("ingest", CORPUS, x1)
+        r["ingest_x1"] = _child("ingest", CORPUS, x1)
         r["query_x1"] = _child("query", x1, a.queries)
         r["cold_x1"] = cold_start(x1)
         print("x1", r["query_x1"], r["cold_x1"], flush=True)

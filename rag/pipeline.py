@@ -88,7 +88,7 @@ class Pipeline:
             self._embed_chunks,
             remove=loaded.removable,
             progress=progress.chunks,
-            batch=4 * self.settings.embed_batch_size,
+            batch=self.settings.ingest_batch,
         )
         self._retriever = None
         self._texts.clear()

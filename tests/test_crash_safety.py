@@ -35,7 +35,7 @@ def _env(tmp: Path) -> dict[str, str]:
         "RAG_VECTORSTORE_DIR": str(tmp / "vectorstore"),
         "RAG_FEEDBACK_DB": str(tmp / "feedback.sqlite3"),
         # Small batches, so the killed run has written some of its new chunks already.
-        "RAG_EMBED_BATCH_SIZE": "1",
+        "RAG_INGEST_BATCH": "4",
         "HF_HUB_OFFLINE": "1",
         "ANONYMIZED_TELEMETRY": "False",
     }

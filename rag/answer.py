@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.models import Answer, Citation, DocMeta, Hit, Quote
+from rag.models import Answer, Citation, DocMeta, Document, Hit, Quote
 from rag.settings import Settings
 from rag.verify import display, normalise
 
@@ -153,14 +153,15 @@ def compose(
     question: str,
     hits: Sequence[Hit],
     vector: np.ndarray,
-    documents: Callable[[str], str],
+    documents: Callable[[str], Document],
     embed: Callable[[list[str]], np.ndarray],
     verify: Callable[[Quote], bool],
     settings: Settings,
     answer_id: str | None = None,
 ) -> Answer:
     """Build the answer from verified quotes only; abstain when nothing supports it."""
-    passages = [(hit, documents(hit.chunk.document)) for hit in supported(hits, settings)]
+    docs = {h.chunk.document: documents(h.chunk.document) for h in supported(hits, settings)}
+    passages = [(hit, docs[hit.chunk.document].text) for hit in supported(hits, settings)]
     spans = [[*r, *rest] for r, rest in (candidate_spans(h, t) for h, t in passages)]
     texts = [t[s.start : s.end] for (_, t), ss in zip(passages, spans) for s in ss]
     # One encode call for every candidate sentence of every passage.
@@ -173,7 +174,9 @@ def compose(
         for span in choose_spans(hit, doc_text, score, settings):
             quote = Quote(hit.chunk.document, doc_text[span.start : span.end], span.start, span.end)
             if verify(quote):
-                citations.append(Citation(len(citations) + 1, quote, hit, hit.chunk.page))
+                # The page holding the quote's first character, not the chunk's.
+                page = docs[quote.document].page_at(quote.start)
+                citations.append(Citation(len(citations) + 1, quote, hit, page))
     if not citations:
         return abstain(question, answer_id)
     return Answer(question, _render(citations), False, tuple(citations), answer_id)

@@ -17,7 +17,7 @@ from rag.embed import Embedder
 from rag.errors import DocumentError, IndexMissing, InvalidQuestion, LLMUnavailable
 from rag.followup import rewrite_followup
 from rag.llm import build_chat_model
-from rag.models import Answer, Chunk, DocMeta, Filters, Hit
+from rag.models import Answer, Chunk, DocMeta, Document, Filters, Hit
 from rag.retrieve import Retriever, search_text
 from rag.settings import Settings
 from rag.store import Store, SyncReport
@@ -65,7 +65,7 @@ class Pipeline:
         self.store = store or Store(settings)
         self._retriever: Retriever | None = None
         self._retriever_gen: int | None = None
-        self._texts: dict[str, str] = {}
+        self._docs: dict[str, Document] = {}
         self._sentence_vectors: dict[str, np.ndarray] = {}
         # Given, or built from settings.llm on first use; None keeps answers extractive.
         self._chat_model = chat_model
@@ -91,7 +91,7 @@ class Pipeline:
             batch=self.settings.ingest_batch,
         )
         self._retriever = None
-        self._texts.clear()
+        self._docs.clear()
         return IngestReport(
             sync=report,
             documents=len(loaded.documents) - len(report.duplicates),
@@ -115,17 +115,21 @@ class Pipeline:
                     f"which reads the documents in {self.settings.corpus_dir}/"
                 )
             # Another process (an ingest, or cron) moved the index on: reload what is cached.
-            self._texts.clear()
+            self._docs.clear()
             self._retriever = Retriever(self.store, self.settings)
             self._retriever_gen = gen
         return self._retriever
 
+    def document(self, doc_id: str) -> Document:
+        """The stored document (text and page starts); an empty one if it is not indexed."""
+        if doc_id not in self._docs:
+            doc = self.store.document(doc_id)
+            self._docs[doc_id] = doc or Document(DocMeta(doc_id, doc_id), "")
+        return self._docs[doc_id]
+
     def document_text(self, doc_id: str) -> str:
         """The stored text of a document, which every offset points into."""
-        if doc_id not in self._texts:
-            doc = self.store.document(doc_id)
-            self._texts[doc_id] = doc.text if doc else ""
-        return self._texts[doc_id]
+        return self.document(doc_id).text
 
     def _embed_sentences(self, texts: list[str]) -> np.ndarray:
         missing = [t for t in dict.fromkeys(texts) if t not in self._sentence_vectors]
@@ -167,7 +171,7 @@ class Pipeline:
             q,
             hits,
             vector,
-            self.document_text,
+            self.document,
             self._embed_sentences,
             self._verify,
             settings,

@@ -1,0 +1,64 @@
+"""Answer composition: which spans are quoted, and which page each citation names."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag.answer import compose, sentence_spans
+from rag.models import Chunk, DocMeta, Document, Hit
+from rag.settings import Settings
+
+REC = "Recommendation One:\n\nGPs should review the missed appointments policy every year."
+RESP = "The CCG has reviewed the policy and shared it with every practice in the county."
+TEXT = REC + "\n\n" + RESP
+
+
+def make_doc_and_hit(page_two_at: int):
+    doc = Document(DocMeta("d", "Doc", review="Child P"), TEXT, page_starts=(0, page_two_at))
+    rec_start = TEXT.index("GPs")
+    chunk = Chunk(
+        "c",
+        "d",
+        TEXT,
+        0,
+        len(TEXT),
+        "Recommendation One",
+        "recommendation",
+        page=1,
+        rec_start=rec_start,
+        rec_end=rec_start + len(REC) - REC.index("GPs"),
+    )
+    return doc, Hit(chunk, doc.meta, score=1.0, dense=0.9)
+
+
+def answer_for(doc, hit):
+    return compose(
+        "missed appointments",
+        [hit],
+        np.ones(3, dtype=np.float32),
+        documents=lambda _id: doc,
+        embed=lambda texts: np.ones((len(texts), 3), dtype=np.float32) / 3,
+        verify=lambda q: TEXT[q.start : q.end] == q.text,
+        settings=Settings(abstain_threshold=0.3),
+    )
+
+
+def test_recommendation_then_response_as_separate_quotes():
+    doc, hit = make_doc_and_hit(page_two_at=TEXT.index("The CCG"))
+    answer = answer_for(doc, hit)
+    quotes = [c.quote.text for c in answer.citations]
+    assert quotes == [REC[REC.index("GPs") :], RESP]
+
+
+def test_each_citation_names_the_page_its_quote_starts_on():
+    doc, hit = make_doc_and_hit(page_two_at=TEXT.index("The CCG"))
+    pages = [c.page for c in answer_for(doc, hit).citations]
+    assert pages == [1, 2]
+
+
+def test_sentence_spans_trim_list_markers_and_emphasis():
+    text = "- (a) **All agencies to ensure that staff are aware.**\n- (b) Short."
+    spans = sentence_spans(text, 0, len(text))
+    assert [text[s.start : s.end] for s in spans] == [
+        "All agencies to ensure that staff are aware."
+    ]

@@ -21,18 +21,11 @@ from rag.briefing import (
 from rag.errors import RagError
 from rag.export import FORMATS, MEDIA_TYPES, render
 from rag.reflective import QUESTIONS_LABEL
-from rag.settings import Settings
 from rag.themes import TopicSearch
-from rag.ui_cache import load_pipeline
+from rag.ui_cache import trainer_context
 
 esc = ui.md_escape
 LABELS = {"md": "Markdown", "docx": "Word (.docx)", "html": "Print page (HTML)"}
-
-
-@st.cache_resource(show_spinner=False)
-def topic_search(_pipe, key: str, generation: int) -> TopicSearch:
-    """One topic search (and its sentence-vector cache) per index generation."""
-    return TopicSearch(_pipe)
 
 
 def widget_key(item_key: str) -> str:
@@ -135,13 +128,7 @@ def main() -> None:
         "word for word from a published review and cited; the reflective questions are prompts "
         "for discussion, not quotes. A learning tool, not advice on a live case."
     )
-    settings = Settings()
-    pipe = load_pipeline(settings, settings.model_dump_json())
-    generation = pipe.store.active_generation()
-    if generation is None:
-        st.error("There is no index yet. Build it with `make index` (or `rag ingest`); reload.")
-        st.stop()
-    search = topic_search(pipe, settings.model_dump_json(), generation)
+    settings, pipe, generation, search = trainer_context()
     reviews = sorted({m.review or m.title for m in pipe.retriever.metas.values()})
     cols = st.columns([3, 3, 2])
     cols[0].text_input("Topic", key="topic", placeholder="e.g. safe sleep, professional curiosity")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import streamlit as st
 
 from rag import ui_helpers as ui
-from rag.settings import Settings
 from rag.themes import (
     THEMES_FILE,
     ThemeMatrix,
@@ -18,16 +17,10 @@ from rag.themes import (
     load_themes,
     theme_matrix,
 )
-from rag.ui_cache import load_pipeline
+from rag.ui_cache import trainer_context
 from rag.verify import display
 
 esc = ui.md_escape
-
-
-@st.cache_resource(show_spinner=False)
-def topic_search(_pipe, key: str, generation: int) -> TopicSearch:
-    """One topic search (and its sentence-vector cache) per index generation."""
-    return TopicSearch(_pipe)
 
 
 @st.cache_resource(show_spinner="Finding each theme in each review…")
@@ -86,13 +79,7 @@ def main() -> None:
         "against each theme's queries (prompts/themes.toml) with a threshold calibrated on a "
         "hand-labelled set, so a count is a guide to where to read, not a finding."
     )
-    settings = Settings()
-    pipe = load_pipeline(settings, settings.model_dump_json())
-    generation = pipe.store.active_generation()
-    if generation is None:
-        st.error("There is no index yet. Build it with `make index` (or `rag ingest`); reload.")
-        st.stop()
-    search = topic_search(pipe, settings.model_dump_json(), generation)
+    settings, pipe, generation, search = trainer_context()
     m = matrix(search, settings.model_dump_json(), generation, THEMES_FILE.read_text("utf-8"))
     render_matrix(m)
     if "cell" in st.session_state:

@@ -119,6 +119,13 @@ def candidate_spans(hit: Hit, doc_text: str) -> tuple[list[Span], list[Span]]:
     return [], sentence_spans(doc_text, _after_heading(doc_text, c), c.end)
 
 
+def _scored(hit: Hit, rec_spans: list[Span], rest: list[Span]) -> list[Span]:
+    """The sentences whose scores choose_spans reads: a short recommendation is quoted whole."""
+    c = hit.chunk
+    long_rec = bool(rec_spans) and c.rec_end - c.rec_start > _WHOLE_REC_CHARS
+    return [*(rec_spans if long_rec else []), *rest]
+
+
 def choose_spans(
     hit: Hit, doc_text: str, score: dict[Span, float], settings: Settings
 ) -> list[Span]:
@@ -162,15 +169,13 @@ def compose(
     """Build the answer from verified quotes only; abstain when nothing supports it."""
     docs = {h.chunk.document: documents(h.chunk.document) for h in supported(hits, settings)}
     passages = [(hit, docs[hit.chunk.document].text) for hit in supported(hits, settings)]
-    spans = [[*r, *rest] for r, rest in (candidate_spans(h, t) for h, t in passages)]
+    spans = [_scored(h, *candidate_spans(h, t)) for h, t in passages]
     texts = [t[s.start : s.end] for (_, t), ss in zip(passages, spans) for s in ss]
     # One encode call for every candidate sentence of every passage.
     sims = iter((embed(texts) @ vector).tolist() if texts else [])
     citations: list[Citation] = []
     for (hit, doc_text), candidates in zip(passages, spans):
         score = {s: next(sims) for s in candidates}
-        if not candidates:
-            continue
         for span in choose_spans(hit, doc_text, score, settings):
             quote = Quote(hit.chunk.document, doc_text[span.start : span.end], span.start, span.end)
             if verify(quote):

@@ -41,6 +41,10 @@ class LexicalIndex:
     def __init__(self, chunks: Sequence[Chunk], metas: dict[str, DocMeta]):
         self.chunks = list(chunks)
         self.metas = metas
+        # Filters are per document: decide them per document, then spread to chunks by index.
+        self.doc_ids = list(metas)
+        position = {d: i for i, d in enumerate(self.doc_ids)}
+        self.doc_of = np.array([position[c.document] for c in self.chunks], dtype=np.int64)
         self.bm25 = bm25s.BM25()
         if self.chunks:
             self.bm25.index(
@@ -57,10 +61,8 @@ class LexicalIndex:
             return []
         mask = None
         if filters:
-            mask = np.array(
-                [float(filters.allows(self.metas[c.document])) for c in self.chunks],
-                dtype=np.float32,
-            )
+            allowed = np.array([filters.allows(self.metas[d]) for d in self.doc_ids], dtype=bool)
+            mask = allowed[self.doc_of].astype(np.float32)
         n = min(n, len(self.chunks))
         docs, scores = self.bm25.retrieve(
             [tokens], k=n, show_progress=False, weight_mask=mask, n_threads=1

@@ -142,11 +142,14 @@ class Pipeline:
     def _verify(self, quote) -> bool:
         return verify_quote(quote, {quote.document: self.document_text(quote.document)})
 
-    def search(self, question: str, filters: Filters = Filters()) -> tuple[list[Hit], np.ndarray]:
+    def search(
+        self, question: str, filters: Filters = Filters(), info: query.QueryInfo | None = None
+    ) -> tuple[list[Hit], np.ndarray]:
         """Ranked candidate passages for a question, and the question's vector."""
         q = check_question(question, self.settings)
         retriever = self.retriever
-        info = retriever.understand(q)
+        # `ask` has already read the question; reading it again would repeat the name matching.
+        info = info or retriever.understand(q)
         topic = query.topic(q, info, retriever.metas) if info.documents else ""
         # One encode call for the question and, when it names a review, its topic.
         vectors = self.embedder.embed([q, topic] if topic else [q])
@@ -166,7 +169,7 @@ class Pipeline:
         info = self.retriever.understand(q)
         if info.unknown_names:
             return answering.abstain(q, answer_id, unknown=info.unknown_names)
-        hits, vector = self.search(q, filters)
+        hits, vector = self.search(q, filters, info)
         answer = answering.compose(
             q,
             hits,

@@ -187,9 +187,30 @@ def compose(
     return Answer(question, _render(citations), False, tuple(citations), answer_id)
 
 
-def abstain(question: str, answer_id: str | None, unknown: Sequence[str] = ()) -> Answer:
+NO_DURATION_TEXT = (
+    "The passages closest to this question give no time, deadline or frequency, so the corpus "
+    "does not answer it and nothing is quoted. Try rephrasing, or ask about the reviews the "
+    "corpus holds."
+)
+_DURATION_WORDS = r"\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty"
+# "3 months", "within 24 hours", "ten working days", "every two weeks", "annually"...
+_DURATION = re.compile(
+    rf"\b(?:{_DURATION_WORDS})[\s-]+(?:working[\s-]+|calendar[\s-]+)?"
+    r"(?:minute|hour|day|week|fortnight|month|year)s?\b"
+    r"|\b(?:daily|weekly|fortnightly|monthly|quarterly|annually|yearly|biannually)\b",
+    re.IGNORECASE,
+)
+
+
+def gives_duration(answer: Answer) -> bool:
+    """Whether any quote states a length of time, a deadline or a frequency."""
+    return any(_DURATION.search(c.quote.text) for c in answer.citations)
+
+
+def abstain(
+    question: str, answer_id: str | None, unknown: Sequence[str] = (), text: str = ABSTAIN_TEXT
+) -> Answer:
     """An abstention; names the terms the corpus never mentions, when that is the reason."""
-    text = ABSTAIN_TEXT
     if unknown:
         names = ", ".join(f"“{u}”" for u in unknown)
         text = (

@@ -22,6 +22,13 @@ _NUM = r"(\d{1,2}|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r
 _REF = re.compile(rf"\b(recommendation|rec|finding)s?\s*(?:no\.?\s*)?{_NUM}\b", re.IGNORECASE)
 _REF_BEFORE = re.compile(rf"\b{_NUM}\s+(recommendation|finding)\b", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]|[A-Za-z]")
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+# Questions whose answer must be a length of time, a deadline or a frequency.
+_ASKS_DURATION = re.compile(
+    r"\bhow (?:long|soon|quickly|often|frequently)\b|\btime ?(?:scales?|frames?)\b"
+    r"|\bhow many (?:minutes|hours|days|working days|weeks|months|years)\b|\bwithin how\b",
+    re.IGNORECASE,
+)
 # Capitalised words a question may use that say nothing about which document is meant.
 _COMMON_CAPS = {
     "i",
@@ -84,6 +91,7 @@ class QueryInfo:
     refs: tuple[tuple[str, int], ...] = ()
     documents: tuple[str, ...] = ()
     unknown_names: tuple[str, ...] = ()
+    asks_duration: bool = False
 
 
 def section_ref(section: str) -> tuple[str, int] | None:
@@ -120,30 +128,66 @@ def mentioned_documents(question: str, metas: Mapping[str, DocMeta]) -> tuple[st
 
 
 def unknown_names(question: str, vocabulary: set[str]) -> tuple[str, ...]:
-    """Capitalised names in the question that appear nowhere in the corpus or its catalog.
+    """Names in the question that appear nowhere in the corpus or its catalog.
 
-    A question about "Leeds" or "Arthur Labinjo-Hughes" cannot be answered from reviews that
-    never mention them, however similar the rest of the question is.
+    A question about "Leeds", "Arthur Labinjo-Hughes", "the Care Act" or "Working Together
+    2023" cannot be answered from reviews that never mention them, however similar the rest
+    of the question is. Names are capitalised words, runs of them, and years.
     """
-    words = _WORD.findall(question)
-    out = []
-    for i, w in enumerate(words):
-        if not w[0].isupper() or w.lower() in _COMMON_CAPS:
-            continue
+    found = list(_WORD.finditer(question))
+    # Title Case questions capitalise every word; their runs of capitals are not names.
+    title_case = len(found) >= 4 and sum(m.group(0)[0].isupper() for m in found) > 0.6 * len(found)
+    out: list[str] = []
+    run: list[re.Match] = []
+    for i, m in enumerate(found):
+        w = m.group(0)
         # The first word of a sentence is capitalised for grammar, not because it is a name.
-        if i == 0 and not w.isupper():
+        if not w[0].isupper() or w.lower() in _COMMON_CAPS or (i == 0 and not w.isupper()):
+            out += _unknown_run(question, run, vocabulary)
+            run = []
             continue
+        if run and question[run[-1].end() : m.start()].strip():
+            out += _unknown_run(question, run, vocabulary)
+            run = []
+        run.append(m)
         if w.lower() not in vocabulary and w.lower().rstrip("s") not in vocabulary:
             out.append(w)
-    return tuple(out)
+    out += _unknown_run(question, run, vocabulary)
+    if title_case:
+        out = [w for w in out if " " not in w]
+    out += [y for y in _YEAR.findall(question) if y not in vocabulary]
+    return tuple(dict.fromkeys(out))
+
+
+def _unknown_run(question: str, run: list[re.Match], vocabulary: set[str]) -> list[str]:
+    """A run of capitalised words no two of which the corpus uses together, e.g. "Care Act"."""
+    words = [m.group(0).lower() for m in run]
+    if len(words) < 2 or any(w not in vocabulary for w in words):
+        return []  # single words are judged on their own, and an unknown word is named already
+    pairs = [f"{a} {b}" for a, b in zip(words, words[1:])]
+    # Any pair the corpus uses means a known name plus more ("the Child Z SCR"): not unknown.
+    if any(p in vocabulary for p in pairs):
+        return []
+    return [question[run[0].start() : run[-1].end()]]
 
 
 def vocabulary(texts: Iterable[str]) -> set[str]:
-    """Lower-cased words of the given texts, for `unknown_names`."""
+    """Lower-cased words of the given texts."""
     vocab: set[str] = set()
     for t in texts:
         vocab.update(w.lower() for w in _WORD.findall(t))
     return vocab
+
+
+def known_names(texts: Iterable[str]) -> set[str]:
+    """Lower-cased words, word pairs and years of the given texts, for `unknown_names`."""
+    known: set[str] = set()
+    for t in texts:
+        words = [w.lower() for w in _WORD.findall(t)]
+        known.update(words)
+        known.update(f"{a} {b}" for a, b in zip(words, words[1:]))
+        known.update(_YEAR.findall(t))
+    return known
 
 
 def parse(question: str, metas: Mapping[str, DocMeta], vocab: set[str]) -> QueryInfo:
@@ -161,6 +205,7 @@ def parse(question: str, metas: Mapping[str, DocMeta], vocab: set[str]) -> Query
         refs=tuple(dict.fromkeys(refs)),
         documents=mentioned_documents(question, metas),
         unknown_names=unknown_names(question, vocab),
+        asks_duration=_ASKS_DURATION.search(question) is not None,
     )
 
 

@@ -81,7 +81,7 @@ class Retriever:
         self.lexical = LexicalIndex(chunks, self.metas)
         self.by_id = {c.id: c for c in chunks}
         self.sections = query.SectionIndex(chunks)
-        self.vocabulary = query.vocabulary(
+        self.vocabulary = query.known_names(
             [c.text for c in chunks]
             + [
                 " ".join(

@@ -7,6 +7,7 @@ import pytest
 from rag.models import Chunk, DocMeta
 from rag.query import (
     SectionIndex,
+    known_names,
     number,
     parse,
     section_ref,
@@ -83,3 +84,31 @@ def test_structural_ranking_puts_the_named_group_and_first_piece_first():
     ranking = structural_ranking(q, parse(q, METAS, VOCAB), SectionIndex(chunks))
     # Only the named group's Recommendation Three, and only its first piece.
     assert ranking == ["mw3"]
+
+
+def test_runs_of_capitals_the_corpus_never_uses_together_are_unknown():
+    vocab = known_names(
+        ["The Children Act and adult care", "Child Z SCR review about", "Working Together 2018 for"]
+    )
+    assert parse("Who is eligible under the Care Act?", METAS, vocab).unknown_names == ("Care Act",)
+    # A known pair inside the run ("Child Z") makes the whole run a known name plus more.
+    assert parse("What did the Child Z Review find?", METAS, vocab).unknown_names == ()
+    assert parse("What did Working Together 2023 change?", METAS, vocab).unknown_names == ("2023",)
+    assert parse("What did Working Together 2018 change?", METAS, vocab).unknown_names == ()
+    # Title Case questions capitalise every word; that is not a name.
+    assert parse("What About Adult Care For Children?", METAS, vocab).unknown_names == ()
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("How long is a case kept open?", True),
+        ("Within how many hours must a strategy discussion happen?", True),
+        ("What is the timescale for an ICPC?", True),
+        ("How often are audits done?", True),
+        ("How many recommendations did Child P make?", False),
+        ("What about safe sleep?", False),
+    ],
+)
+def test_questions_that_ask_for_a_time(question, asks):
+    assert parse(question, METAS, VOCAB).asks_duration is asks

@@ -218,6 +218,14 @@ def _label(section: str) -> str:
 _GENERIC = {"recommendation", "recommendations", "for", "the", "and", "of", "service", "team"}
 
 
+_FILLER = {"the", "a", "an", "of", "and", "for", "to", "in", "on", "review", "reviews"}
+
+
+def _significant(label: str) -> set[str]:
+    """The words of a section label that say which part it is ("The Review" -> none)."""
+    return vocabulary([label]) - _FILLER
+
+
 def _singular(words: Iterable[str]) -> set[str]:
     return {w.removesuffix("s") if len(w) > 2 else w for w in words} - _GENERIC
 
@@ -244,7 +252,9 @@ class SectionIndex:
             if ref:
                 self.by_ref[ref].append(c)
             label = _label(c.section)
-            if len(label.split()) >= 2 and section_ref(label) is None:
+            # "The Review" is named by every "what did the review say": a label made only of
+            # such words is not a name ("The Background" is).
+            if len(label.split()) >= 2 and _significant(label) and section_ref(label) is None:
                 self.by_label[label.lower()].append(c)
             for words in _group_words(c.section):
                 if words:

@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     )
     top_k: int = Field(3, description="Most passages quoted in one answer.")
     abstain_threshold: float = Field(
-        0.365,
+        0.355,
         description="Lowest cosine similarity between question and best passage that still "
         "counts as support; below it the assistant abstains. Calibrated on the dev split.",
     )

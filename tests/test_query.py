@@ -86,6 +86,23 @@ def test_structural_ranking_puts_the_named_group_and_first_piece_first():
     assert ranking == ["mw3"]
 
 
+def test_a_section_is_named_by_its_own_words_not_by_the_review():
+    chunks = [
+        Chunk("rev", "t", "x", 0, 1, "The Review", "section"),
+        Chunk("bg", "t", "x", 2, 3, "The Background", "section"),
+        Chunk("kt", "t", "x", 4, 5, "Key Themes", "section"),
+    ]
+    index = SectionIndex(chunks)
+
+    def named(q):
+        return structural_ranking(q, parse(q, METAS, VOCAB), index)
+
+    # Every "what did the review say" would otherwise name (and rank first) "The Review".
+    assert named("What did the review ask of the police?") == []
+    assert named("What's the background to the thematic review?") == ["bg"]
+    assert named("What were the key themes?") == ["kt"]
+
+
 def test_runs_of_capitals_the_corpus_never_uses_together_are_unknown():
     vocab = known_names(
         ["The Children Act and adult care", "Child Z SCR review about", "Working Together 2018 for"]

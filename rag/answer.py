@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from rag.models import Answer, Citation, DocMeta, Document, Hit, Quote
+from rag.models import Answer, Chunk, Citation, DocMeta, Document, Hit, Quote
 from rag.settings import Settings
 from rag.verify import display, normalise
 
@@ -34,6 +34,15 @@ class Span:
 
     start: int
     end: int
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence compose scores: the chunk it belongs to, where it is, and its text."""
+
+    chunk: str
+    span: Span
+    text: str
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -109,9 +118,7 @@ def _after_heading(doc_text: str, chunk) -> int:
     return first_end if label and (label in line or line in label) else chunk.start
 
 
-def candidate_spans(hit: Hit, doc_text: str) -> tuple[list[Span], list[Span]]:
-    """A passage's sentences: those of its recommendation text, and those after it."""
-    c = hit.chunk
+def _candidates(c: Chunk, doc_text: str) -> tuple[list[Span], list[Span]]:
     if c.rec_start is not None and c.rec_end is not None and c.rec_end > c.rec_start:
         return sentence_spans(doc_text, c.rec_start, c.rec_end), sentence_spans(
             doc_text, c.rec_end, c.end
@@ -119,11 +126,34 @@ def candidate_spans(hit: Hit, doc_text: str) -> tuple[list[Span], list[Span]]:
     return [], sentence_spans(doc_text, _after_heading(doc_text, c), c.end)
 
 
-def _scored(hit: Hit, rec_spans: list[Span], rest: list[Span]) -> list[Span]:
+def candidate_spans(hit: Hit, doc_text: str) -> tuple[list[Span], list[Span]]:
+    """A passage's sentences: those of its recommendation text, and those after it."""
+    return _candidates(hit.chunk, doc_text)
+
+
+def _scored(c: Chunk, rec_spans: list[Span], rest: list[Span]) -> list[Span]:
     """The sentences whose scores choose_spans reads: a short recommendation is quoted whole."""
-    c = hit.chunk
     long_rec = bool(rec_spans) and c.rec_end - c.rec_start > _WHOLE_REC_CHARS
     return [*(rec_spans if long_rec else []), *rest]
+
+
+def scored_spans(chunk: Chunk) -> list[Span]:
+    """The sentences of a chunk that compose scores against a question, by document offsets.
+
+    Computed from the chunk alone (every rule above reads only inside the chunk), so ingest can
+    embed exactly these sentences once and compose read their vectors back.
+    """
+    # The same rules on the chunk's own text, with offsets moved to start at 0 and back.
+    at = chunk.start
+    local = replace(
+        chunk,
+        start=0,
+        end=chunk.end - at,
+        rec_start=None if chunk.rec_start is None else chunk.rec_start - at,
+        rec_end=None if chunk.rec_end is None else chunk.rec_end - at,
+    )
+    spans = _scored(local, *_candidates(local, chunk.text))
+    return [Span(s.start + at, s.end + at) for s in spans]
 
 
 def choose_spans(
@@ -161,18 +191,25 @@ def compose(
     hits: Sequence[Hit],
     vector: np.ndarray,
     documents: Callable[[str], Document],
-    embed: Callable[[list[str]], np.ndarray],
+    vectors: Callable[[list[Candidate]], np.ndarray],
     verify: Callable[[Quote], bool],
     settings: Settings,
     answer_id: str | None = None,
 ) -> Answer:
-    """Build the answer from verified quotes only; abstain when nothing supports it."""
+    """Build the answer from verified quotes only; abstain when nothing supports it.
+
+    `vectors` gives the unit vectors of candidate sentences (stored at ingest, or embedded).
+    """
     docs = {h.chunk.document: documents(h.chunk.document) for h in supported(hits, settings)}
     passages = [(hit, docs[hit.chunk.document].text) for hit in supported(hits, settings)]
-    spans = [_scored(h, *candidate_spans(h, t)) for h, t in passages]
-    texts = [t[s.start : s.end] for (_, t), ss in zip(passages, spans) for s in ss]
-    # One encode call for every candidate sentence of every passage.
-    sims = iter((embed(texts) @ vector).tolist() if texts else [])
+    spans = [_scored(h.chunk, *candidate_spans(h, t)) for h, t in passages]
+    wanted = [
+        Candidate(h.chunk.id, s, t[s.start : s.end])
+        for (h, t), ss in zip(passages, spans)
+        for s in ss
+    ]
+    # One look-up for every candidate sentence of every passage.
+    sims = iter((vectors(wanted) @ vector).tolist() if wanted else [])
     citations: list[Citation] = []
     for (hit, doc_text), candidates in zip(passages, spans):
         score = {s: next(sims) for s in candidates}

@@ -20,7 +20,7 @@ from rag.llm import build_chat_model
 from rag.models import Answer, Chunk, DocMeta, Document, Filters, Hit
 from rag.retrieve import Retriever, search_text
 from rag.settings import Settings
-from rag.store import Store, SyncReport
+from rag.store import Encoder, Store, SyncReport
 from rag.synthesis import synthesise
 from rag.verify import verify_quote
 
@@ -85,7 +85,7 @@ class Pipeline:
         ]
         report = self.store.sync(
             prepared,
-            self._embed_chunks,
+            Encoder(self.embedder.embed, search_text, self._quotable),
             remove=loaded.removable,
             progress=progress.chunks,
             batch=self.settings.ingest_batch,
@@ -99,8 +99,10 @@ class Pipeline:
             failures=loaded.failures + report.duplicates,
         )
 
-    def _embed_chunks(self, items: list[tuple[Chunk, DocMeta]]) -> np.ndarray:
-        return self.embedder.embed([search_text(c, meta) for c, meta in items])
+    @staticmethod
+    def _quotable(chunk: Chunk) -> list[tuple[int, int]]:
+        # Exactly the sentences compose will score, so answering never has to embed them.
+        return [(s.start, s.end) for s in answering.scored_spans(chunk)]
 
     # -- ask ---------------------------------------------------------------------------------
 
@@ -139,6 +141,16 @@ class Pipeline:
             self._sentence_vectors.update(zip(missing, self.embedder.embed(missing)))
         return np.stack([self._sentence_vectors[t] for t in texts])
 
+    def sentence_vectors(self, candidates: list[answering.Candidate]) -> np.ndarray:
+        """Vectors of candidate quote sentences: stored at ingest, embedded only when absent."""
+        keys = [(c.chunk, c.span.start, c.span.end) for c in candidates]
+        stored = self.store.sentence_vectors(keys)
+        # An index built before sentence vectors were stored (or a chunk whose spans changed
+        # with the code) falls back to embedding them now.
+        missing = [c.text for c, k in zip(candidates, keys) if k not in stored]
+        fresh = iter(self._embed_sentences(missing) if missing else ())
+        return np.stack([stored[k] if k in stored else next(fresh) for k in keys])
+
     def _verify(self, quote) -> bool:
         return verify_quote(quote, {quote.document: self.document_text(quote.document)})
 
@@ -175,7 +187,7 @@ class Pipeline:
             hits,
             vector,
             self.document,
-            self._embed_sentences,
+            self.sentence_vectors,
             self._verify,
             settings,
             answer_id,

@@ -37,7 +37,7 @@ def answer_for(doc, hit):
         [hit],
         np.ones(3, dtype=np.float32),
         documents=lambda _id: doc,
-        embed=lambda texts: np.ones((len(texts), 3), dtype=np.float32) / 3,
+        vectors=lambda candidates: np.ones((len(candidates), 3), dtype=np.float32) / 3,
         verify=lambda q: TEXT[q.start : q.end] == q.text,
         settings=Settings(abstain_threshold=0.3),
     )

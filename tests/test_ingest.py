@@ -94,7 +94,9 @@ def test_changed_document_chunks_are_replaced(pipe, docs, monkeypatch):
     monkeypatch.setattr(pipe.embedder, "embed", counting_embed)
     report = pipe.ingest([docs])
     assert report.sync.replaced == (CHILD_P,) and report.sync.unchanged == (SALLY,)
-    assert len(embedded) == report.sync.chunks_embedded
+    # The edited chunk, and of its quotable sentences only the edited one (the rest are reused).
+    assert len(embedded) == report.sync.chunks_embedded + report.sync.sentences_embedded
+    assert report.sync.sentences_embedded == 1
     assert all(new_sentence in t for t in embedded)
     stored = pipe.store.document(CHILD_P).text
     assert new_sentence in stored and old_sentence not in stored

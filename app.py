@@ -121,6 +121,15 @@ def render_feedback(turn: dict, store: FeedbackStore) -> None:
         st.button("Send reason", key=f"send_{tid}", on_click=save_reason, args=(turn, store))
 
 
+def render_written(answer) -> None:
+    # Sentences that failed verification are shown only in flag mode, and then marked in red.
+    parts = [
+        esc(w.text) if w.verified else f":red-background[{esc(w.text)}]"
+        for w in ui.written_sentences(answer)
+    ]
+    st.markdown(" ".join(parts))
+
+
 def render_answer(turn: dict, pipe, info: CorpusInfo, store: FeedbackStore) -> None:
     answer = turn["answer"]
     if answer.abstained:
@@ -129,9 +138,14 @@ def render_answer(turn: dict, pipe, info: CorpusInfo, store: FeedbackStore) -> N
         for line in ui.abstention_advice(answer, info, turn["resolved"].filters):
             st.markdown("- " + esc(line))
     else:
-        st.markdown(esc(ui.lead_in(answer)))
+        if answer.mode == "llm":
+            render_written(answer)
+        else:
+            st.markdown(esc(ui.lead_in(answer)))
         for c in answer.citations:
             st.markdown("> " + esc(ui.card(c).quote) + f" **[{c.n}]**")
+        if summary := ui.check_summary(answer):
+            st.info(esc(summary), icon="🔎")
         for note in answer.notes:
             st.caption(esc(note))
         st.markdown("**Sources**")

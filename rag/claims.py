@@ -2,8 +2,9 @@
 
 A sentence is kept only if it cites a given passage, every double-quoted span is verbatim in a
 passage it cites (rag.verify's normalisation), unquoted text that copies a passage does so word
-for word, most of its content words occur in the passages it cites, and it is not an echo of
-the prompt.
+for word, each of its content words occurs in a cited passage beside a word it has there (a
+shared word pair), it keeps the negation and modality of the passage sentence it rests on, and
+it is neither an echo of the prompt nor a repeat.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from rag.answer import review_name, sentence_spans
 from rag.models import Hit
 from rag.settings import Settings
 from rag.verify import locate, normalise
@@ -44,6 +46,13 @@ _COPY_WORDS = 8
 _COPY_SHARE = 0.6
 # A shown sentence must say something: at least this many content words.
 _MIN_CONTENT = 3
+# Words that turn a statement round or make it a wish, not a fact. Dropping one, or adding one
+# the passage does not have, changes what is claimed, so they are checked like content words.
+_NEGATION = frozenset({"not", "no", "never", "nor", "none", "without"})
+_MODAL = frozenset(
+    {"should", "must", "need", "needs", "needed", "may", "might", "could", "would", "ought"}
+    | {"whether", "unless", "consider", "considers", "considered", "considering"}
+)
 
 
 def parse_markers(text: str) -> tuple[int, ...]:
@@ -94,15 +103,64 @@ def content_words(text: str) -> list[str]:
     return [_stem(w) for w in words if w not in _STOP and (len(w) > 2 or w.isdigit())]
 
 
-def support(claim: str, quoted: Sequence[str], passages: Sequence[str]) -> float:
-    """Share of the sentence's content words found in the passages; verified quotes count."""
-    outside = content_words(claim)
-    inside = [w for q in quoted for w in content_words(q)]
-    if not outside and not inside:
-        return 0.0
-    vocab = {w for p in passages for w in content_words(p)}
-    hits = sum(w in vocab for w in outside) + len(inside)
-    return hits / (len(outside) + len(inside))
+def _words(text: str) -> list[str]:
+    text = normalise(text).lower().replace("n't", " not").replace("cannot", "can not")
+    return _WORD.findall(text)
+
+
+def _checked(word: str) -> bool:
+    return (
+        word in _NEGATION
+        or word in _MODAL
+        or (word not in _STOP and (len(word) > 2 or word.isdigit()))
+    )
+
+
+def _pairs(text: str) -> set[tuple[str, str]]:
+    stems = [_stem(w) for w in _words(text)]
+    return set(zip(stems, stems[1:]))
+
+
+def grounding(claim: str, sources: Sequence[str], names: str = "") -> tuple[float, tuple[str, ...]]:
+    """Share of the claim's content words (negations and modals included) that are grounded,
+    and the words that are not.
+
+    A word is grounded when it stands next to one of its neighbours in the claim as it does in a
+    source (a shared pair of stemmed words), so a phrase the model made up from scattered
+    passage words fails even when every word occurs somewhere. Words of `names` (the heading
+    the model was shown: review, partnership, section) may stand alone: naming the source is
+    not a claim about it. A negation or modal always needs its pair."""
+    words = _words(claim)
+    stems = [_stem(w) for w in words]
+    pairs = set().union(*(_pairs(s) for s in sources)) if sources else set()
+    named = {_stem(w) for w in _words(names)}
+    checked = [i for i, w in enumerate(words) if _checked(w)]
+    loose = []
+    for i in checked:
+        if stems[i] in named and words[i] not in _NEGATION | _MODAL:
+            continue
+        before = i > 0 and (stems[i - 1], stems[i]) in pairs
+        after = i + 1 < len(stems) and (stems[i], stems[i + 1]) in pairs
+        if not (before or after):
+            loose.append(words[i])
+    return (1 - len(loose) / len(checked) if checked else 0.0), tuple(loose)
+
+
+def _polarity(text: str) -> tuple[bool, bool]:
+    words = set(_words(text))
+    return bool(words & _NEGATION), bool(words & _MODAL)
+
+
+def evidence_span(claim: str, text: str) -> tuple[int, int]:
+    """Offsets in `text` of its sentence sharing most word pairs with the claim (the evidence
+    a citation shows); the whole text when it has no sentence."""
+    spans = sentence_spans(text, 0, len(text))
+    if not spans:
+        lead = len(text) - len(text.lstrip())
+        return lead, len(text.rstrip())
+    want = _pairs(claim)
+    best = max(spans, key=lambda sp: len(want & _pairs(text[sp.start : sp.end])))
+    return best.start, best.end
 
 
 def _tokens(text: str) -> list[str]:
@@ -141,6 +199,12 @@ class Passage:
     n: int
     hit: Hit
 
+    @property
+    def heading(self) -> str:
+        """The passage's heading as the model is shown it: review, partnership and section."""
+        name = review_name(self.hit.meta).removeprefix("the ")
+        return f"{name[:1].upper()}{name[1:]} - {self.hit.chunk.section}"
+
 
 @dataclass(frozen=True)
 class SentenceCheck:
@@ -152,11 +216,22 @@ class SentenceCheck:
     supported: tuple[int, ...]
     quotes: tuple[str, ...]
     failed_quotes: tuple[str, ...]
+    # Share of the sentence's content words grounded in the passages it cites (see grounding).
     support: float
     kept: bool
     # Unquoted text that copies a passage: "" (none), "verbatim" or "altered" (which fails).
     copy: str = ""
     echo: bool = False
+    # Content words found in no cited passage beside a word they have there.
+    ungrounded: tuple[str, ...] = ()
+    # "negation" or "modality" when the sentence drops or adds what its evidence sentence has.
+    lost: str = ""
+    # Said before in the same answer, or cut off (the last sentence, ending without a stop).
+    repeat: bool = False
+    unfinished: bool = False
+    # Per supported passage without a verbatim quote: (n, start, end) of the evidence sentence
+    # in the passage's text, the span its citation shows.
+    evidence: tuple[tuple[int, int, int], ...] = ()
 
     @property
     def quotations(self) -> int:
@@ -167,6 +242,16 @@ class SentenceCheck:
     def verbatim(self) -> int:
         """Quotations (as counted above) that are word for word in a cited passage."""
         return sum(q not in self.failed_quotes for q in self.quotes) + (self.copy == "verbatim")
+
+
+def _ground(claim: str, quoted: bool, passages: Sequence[Passage]) -> tuple[float, tuple]:
+    # Text outside verified quotes is what needs grounding; a bare verified quote is grounded.
+    share, loose = grounding(
+        claim, [p.hit.chunk.text for p in passages], " ".join(p.heading for p in passages)
+    )
+    if quoted and not loose and not any(_checked(w) for w in _words(claim)):
+        return 1.0, ()
+    return share, loose
 
 
 def check_sentence(
@@ -192,15 +277,26 @@ def check_sentence(
     failed = tuple(q for q in quotes if q not in found)
     if unbalanced:
         failed += (body[body.rfind('"') + 1 :].strip() or '"',)
-    texts = {n: by_n[n].hit.chunk.text for n in in_range}
+    cited = [by_n[n] for n in in_range]
+    share, loose = _ground(claim, bool(found), cited)
+    enough = settings.llm_min_support
+    whole = bool(cited) and share >= enough
+
+    def alone(n: int) -> bool:
+        return _ground(claim, any(p.n == n for p in found.values()), [by_n[n]])[0] >= enough
+
+    def needed(n: int) -> bool:
+        rest = [p for p in cited if p.n != n]
+        return not rest or _ground(claim, bool(found), rest)[0] < enough
+
+    # ALCE citation precision: a citation counts when its passage alone supports the sentence,
+    # or the sentence is supported with it and not without it.
     supported = tuple(
         n
         for n in in_range
-        if any(p.n == n for p in found.values())
-        or support(claim, [q for q in found if found[q].n == n], [texts[n]])
-        >= settings.llm_min_support
+        if any(p.n == n for p in found.values()) or alone(n) or (whole and needed(n))
     )
-    share = support(claim, list(found), list(texts.values()))
+    evidence, lost = _evidence(claim, body, [by_n[n] for n in supported], found)
     copy = _copy(claim, passages)
     if copy == "altered":
         failed += (" ".join(claim.split()),)
@@ -208,11 +304,33 @@ def check_sentence(
     echo = bool(prompt) and said in normalise(prompt)
     if echo or len(content_words(body)) < _MIN_CONTENT:
         supported = ()  # a repeated heading or a fragment is no claim for a citation to support
-    kept = bool(supported) and not failed and share >= settings.llm_min_support
+    kept = bool(supported) and not failed and whole and not lost
     check = SentenceCheck(
-        sentence, markers, in_range, supported, quotes, failed, share, kept, copy, echo
-    )
+        sentence, markers, in_range, supported, quotes, failed, share, kept, copy, echo,
+        loose, lost, evidence=evidence,
+    )  # fmt: skip
     return check, found
+
+
+def _evidence(
+    claim: str, body: str, passages: Sequence[Passage], found: dict[str, Passage]
+) -> tuple[tuple[tuple[int, int, int], ...], str]:
+    """The evidence sentence of each supporting passage without a quote, and whether the
+    sentence drops or adds the negation or modality that sentence has ("" when it keeps it)."""
+    out, lost = [], ""
+    quoted = {p.n for p in found.values()}
+    said = _polarity(body)
+    for p in passages:
+        if p.n in quoted:
+            continue
+        a, b = evidence_span(claim, p.hit.chunk.text)
+        out.append((p.n, a, b))
+        has = _polarity(p.hit.chunk.text[a:b])
+        if has[0] != said[0]:
+            lost = lost or "negation"
+        elif has[1] and not said[1]:
+            lost = lost or "modality"
+    return tuple(out), lost
 
 
 def _copy(claim: str, passages: Sequence[Passage]) -> str:

@@ -4,6 +4,9 @@ Providers are imported lazily, so the extractive default needs none of them inst
   ollama:NAME          langchain-ollama (RAG_LLM_BASE_URL, default http://localhost:11434)
   openai:NAME          langchain-openai (RAG_LLM_BASE_URL for vLLM, LM Studio, Azure OpenAI ...)
   llamacpp:/path.gguf  llama-cpp-python, through the small adapter below
+
+A GGUF without a chat template is a base (pretrained) model, such as the Gemma 3 270M the tests
+use: it continues text rather than taking turns, so it is given the prompt as plain text.
 """
 
 from __future__ import annotations
@@ -119,19 +122,15 @@ def _llamacpp(spec: LLMSpec, settings: Settings) -> BaseChatModel:
         llama = llama_cpp.Llama(model_path=str(path), n_ctx=8192, seed=0, verbose=False)
     except (ValueError, RuntimeError, OSError) as exc:
         raise LLMUnavailable(f"llama.cpp could not load {path}: {exc}") from exc
-    fold = False
-    if "tokenizer.chat_template" not in llama.metadata:
-        # Without an embedded template llama-cpp-python assumes llama-2's format; pick the
-        # family's own instead. Gemma has no system turn, so it goes into the first user turn.
-        family = llama.metadata.get("general.architecture", "")
-        if family.startswith("gemma"):
-            llama.chat_format, fold = "gemma", True
+    # No chat template: a base model. Wrapped in chat turns it repeats the prompt (measured
+    # with Gemma 3 270M: 446 of 446 sentences failed, most of them echoes), so it continues
+    # the prompt as plain text instead.
     return LlamaCppChat(
         llama=llama,
         max_tokens=settings.llm_max_tokens,
         temperature=settings.llm_temperature,
         model_name=path.name,
-        fold_system=fold,
+        plain="tokenizer.chat_template" not in llama.metadata,
     )
 
 
@@ -148,7 +147,8 @@ class LlamaCppChat(BaseChatModel):
     temperature: float = 0.0
     seed: int = 0
     model_name: str = "gguf"
-    fold_system: bool = False
+    # A base model: the messages are joined into one text for it to continue (see _prompt).
+    plain: bool = False
     # One llama.cpp context cannot serve two generations at once (the UI has threads).
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
@@ -156,21 +156,24 @@ class LlamaCppChat(BaseChatModel):
     def _llm_type(self) -> str:
         return "llamacpp"
 
-    def _request(self, messages: Sequence[BaseMessage], stop: list[str] | None) -> dict:
-        turns = [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
-        if self.fold_system:
-            system = "\n\n".join(t["content"] for t in turns if t["role"] == "system")
-            turns = [t for t in turns if t["role"] != "system"]
-            if system and turns:
-                turns[0] = {**turns[0], "content": f"{system}\n\n{turns[0]['content']}"}
+    def _sampling(self, stop: list[str] | None) -> dict:
         return dict(
-            messages=turns,
             max_tokens=self.max_tokens,
             temperature=self.temperature,
             # Greedy unless a temperature is set: top_k=1 leaves one candidate token.
             top_k=1 if self.temperature <= 0 else 40,
             seed=self.seed,
             stop=stop or None,
+        )
+
+    def _call(self, messages: Sequence[BaseMessage], stop: list[str] | None, stream: bool):
+        if self.plain:
+            return self.llama.create_completion(
+                _prompt(messages), **self._sampling(stop), stream=stream
+            )
+        turns = [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
+        return self.llama.create_chat_completion(
+            messages=turns, **self._sampling(stop), stream=stream
         )
 
     def _generate(
@@ -181,9 +184,11 @@ class LlamaCppChat(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         with self._lock:
-            out = self.llama.create_chat_completion(**self._request(messages, stop))
-        text = out["choices"][0]["message"].get("content") or ""
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+            choice = self._call(messages, stop, stream=False)["choices"][0]
+        text = choice["text"] if self.plain else choice["message"].get("content") or ""
+        meta = {"finish_reason": choice.get("finish_reason")}
+        message = AIMessage(content=text or "", response_metadata=meta)
+        return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _stream(
         self,
@@ -193,13 +198,47 @@ class LlamaCppChat(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         with self._lock:
-            parts = self.llama.create_chat_completion(**self._request(messages, stop), stream=True)
-            for part in parts:
-                piece = part["choices"][0]["delta"].get("content") or ""
-                if piece:
-                    if run_manager:
+            for part in self._call(messages, stop, stream=True):
+                choice = part["choices"][0]
+                piece = choice["text"] if self.plain else choice["delta"].get("content")
+                meta = (
+                    {"finish_reason": choice["finish_reason"]}
+                    if choice.get("finish_reason")
+                    else {}
+                )
+                if piece or meta:
+                    if run_manager and piece:
                         run_manager.on_llm_new_token(piece)
-                    yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+                    chunk = AIMessageChunk(content=piece or "", response_metadata=meta)
+                    yield ChatGenerationChunk(message=chunk)
+
+
+def _prompt(messages: Sequence[BaseMessage]) -> str:
+    """The messages as one text for a base model to continue: system and user texts in order,
+    then any closing assistant text (the start of the answer) on the same line."""
+    head = [str(m.content).strip() for m in messages if m.type != "ai"]
+    text = "\n\n".join(t for t in head if t)
+    if messages and messages[-1].type == "ai":
+        text += " " + str(messages[-1].content).strip()
+    return text
+
+
+def continues_text(model: BaseChatModel) -> bool:
+    """True for a base model that continues the prompt (a llama.cpp GGUF with no chat template)."""
+    return bool(getattr(model, "plain", False))
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A model's reply, and whether it was cut short by the token limit."""
+
+    text: str
+    truncated: bool = False
+
+
+def _truncated(meta: dict) -> bool:
+    # OpenAI-compatible servers and llama.cpp say finish_reason, Ollama says done_reason.
+    return "length" in (meta.get("finish_reason"), meta.get("done_reason"))
 
 
 def _text(message: BaseMessage) -> str:
@@ -210,26 +249,43 @@ def _text(message: BaseMessage) -> str:
     return "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content)
 
 
-def generate(model: BaseChatModel, messages: Sequence[BaseMessage]) -> str:
-    """The model's reply as text; any provider failure becomes LLMUnavailable."""
+def complete(
+    model: BaseChatModel, messages: Sequence[BaseMessage], stop: list[str] | None = None
+) -> Reply:
+    """The model's reply; any provider failure becomes LLMUnavailable."""
     try:
-        return _text(model.invoke(list(messages)))
+        message = model.invoke(list(messages), stop=stop)
     except LLMUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001 - providers raise many types; all mean "unavailable"
         raise LLMUnavailable(f"the language model did not answer: {_reason(exc)}") from exc
+    return Reply(_text(message), _truncated(message.response_metadata or {}))
 
 
-def stream(model: BaseChatModel, messages: Sequence[BaseMessage]) -> Iterator[str]:
-    """The model's reply as text pieces while it is generated; failures become LLMUnavailable."""
+def generate(model: BaseChatModel, messages: Sequence[BaseMessage]) -> str:
+    """The model's reply as text; any provider failure becomes LLMUnavailable."""
+    return complete(model, messages).text
+
+
+def stream(
+    model: BaseChatModel,
+    messages: Sequence[BaseMessage],
+    stop: list[str] | None = None,
+    ending: dict | None = None,
+) -> Iterator[str]:
+    """The model's reply as text pieces while it is generated; failures become LLMUnavailable.
+
+    `ending`, when given, gets "truncated": True when the reply was cut short."""
     try:
-        for chunk in model.stream(list(messages)):
+        for chunk in model.stream(list(messages), stop=stop):
+            if ending is not None and _truncated(chunk.response_metadata or {}):
+                ending["truncated"] = True
             piece = _text(chunk)
             if piece:
                 yield piece
     except LLMUnavailable:
         raise
-    except Exception as exc:  # noqa: BLE001 - as in generate()
+    except Exception as exc:  # noqa: BLE001 - as in complete()
         raise LLMUnavailable(f"the language model did not answer: {_reason(exc)}") from exc
 
 

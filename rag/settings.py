@@ -125,9 +125,17 @@ class Settings(BaseSettings):
         "visibly flagged as unverified, without quote marks or citation markers (flag).",
     )
     llm_min_support: float = Field(
-        0.5,
-        description="Share of a generated sentence's content words that must occur in the "
-        "passages it cites for the sentence to count as supported.",
+        1.0,
+        description="Share of a generated sentence's content words that must be grounded in "
+        "the passages it cites (found there beside a word they have in the sentence) for the "
+        "sentence to count as supported; 1.0, every one.",
+    )
+    llm_prompting: Literal["auto", "numbered", "per-passage"] = Field(
+        "auto",
+        description="How the LLM is asked: all passages numbered in one prompt, citing them "
+        "itself (numbered), or one passage at a time, cited by which it was given "
+        "(per-passage). auto: per-passage for a base model (a GGUF with no chat template), "
+        "numbered otherwise.",
     )
     llm_min_kept: float = Field(
         0.5,

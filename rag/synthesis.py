@@ -1,10 +1,12 @@
-"""Optional LLM answers: numbered passages in, and only sentences whose citations check out, out.
+"""Optional LLM answers: passages in, and only sentences whose citations check out, out.
 
-After generation every sentence is checked in code: its citation numbers must name passages
-that were given, every double-quoted span must be verbatim (rag.verify's normalisation) in a
-passage it cites, and its content words must mostly occur in the cited passages. Sentences that
-fail are removed or visibly flagged, and counted; if too little survives, the extractive answer
-is returned instead.
+The model is asked in one of two ways (settings.llm_prompting): with every passage numbered
+[1]..[k] in one prompt, citing them itself, or about one passage at a time, each reply cited by
+the passage it was given. Either way every sentence is then checked in code (rag.claims): its
+citation numbers name passages that were given, every double-quoted span is verbatim (rag.verify's
+normalisation) in a passage it cites, and its words are grounded there. Sentences that fail are
+removed or visibly flagged, and counted; if too little survives, the extractive answer is
+returned instead.
 """
 
 from __future__ import annotations
@@ -19,24 +21,29 @@ from pathlib import Path
 from langchain_core.language_models import BaseChatModel
 from langchain_core.prompts import ChatPromptTemplate
 
-from rag.answer import review_name, sentence_spans, supported
+from rag.answer import supported
 from rag.claims import (
     QUOTE,
     Passage,
     SentenceCheck,
     check_sentence,
-    content_words,
     parse_markers,
     split_sentences,
     strip_markers,
 )
-from rag.llm import generate, stream
+from rag.llm import complete, continues_text, stream
 from rag.models import Answer, Citation, Hit, Quote
 from rag.settings import Settings
 from rag.verify import display, locate, normalise
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 FLAG = "NOT VERIFIED:"
+_SECTION = re.compile(r"<!--\s*(system|user|answer)\s*-->")
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+# A sentence is complete when it ends like one (closing quotes or brackets may follow).
+_ENDED = re.compile(r"[.!?][\"'\u201d\u2019)\]]*$")
+# Line breaks inside a paragraph (hard-wrapped text), not before a list item or a blank line.
+_WRAP = re.compile(r"(?<=\S)[ \t]*\n(?![ \t]*(?:\n|[-*#\u2022]|\(?[a-z0-9]{1,2}[.)]\s))[ \t]*")
 
 
 @dataclass(frozen=True)
@@ -49,13 +56,32 @@ class Synthesis:
     fell_back: bool
 
 
+@dataclass(frozen=True)
+class Request:
+    """One call to the model: its messages, and what checking its reply needs."""
+
+    messages: tuple
+    # The prompt's own wording without the passage texts: a reply repeating it is an echo.
+    prompt: str
+    # The answer's opening words, which a base model is given to continue ("" for none).
+    start: str = ""
+    # Asked about one passage: its number, the citation of every sentence of the reply.
+    passage: int | None = None
+    # Where a base model's reply ends (it would go on to invent the next question).
+    stop: tuple[str, ...] = ()
+
+
 @cache
 def load_prompt(name: str) -> ChatPromptTemplate:
-    """prompts/<name>.md as a chat prompt: the part after `<!-- user -->` is the human turn."""
+    """prompts/<name>.md as a chat prompt: `<!-- system -->`, `<!-- user -->` and, optionally,
+    `<!-- answer -->` (the answer's opening words) sections; other comments are notes."""
     text = (PROMPTS / f"{name}.md").read_text(encoding="utf-8")
-    system, _, user = text.partition("<!-- user -->")
-    system = system.replace("<!-- system -->", "").strip()
-    return ChatPromptTemplate.from_messages([("system", system), ("human", user.strip())])
+    parts = _SECTION.split(text)
+    sections = {parts[i]: _COMMENT.sub("", parts[i + 1]).strip() for i in range(1, len(parts), 2)}
+    roles = (("system", "system"), ("user", "human"), ("answer", "ai"))
+    return ChatPromptTemplate.from_messages(
+        [(role, sections[key]) for key, role in roles if sections.get(key)]
+    )
 
 
 def number_passages(hits: Sequence[Hit], settings: Settings, k: int | None = None) -> list[Passage]:
@@ -67,26 +93,58 @@ def number_passages(hits: Sequence[Hit], settings: Settings, k: int | None = Non
 
 def format_passages(passages: Sequence[Passage]) -> str:
     """The numbered passages as the prompt shows them."""
-    blocks = []
+    return "\n\n".join(f"[{p.n}] {p.heading}\n{p.hit.chunk.text.strip()}" for p in passages)
+
+
+def passage_text(passage: Passage) -> str:
+    """A passage as a one-passage prompt shows it: hard-wrapped lines joined, so a model
+    copying it does not stop at a line end mid-sentence (the checks fold whitespace anyway)."""
+    return _WRAP.sub(" ", passage.hit.chunk.text.strip())
+
+
+def prompting(model: BaseChatModel, settings: Settings) -> str:
+    """ "numbered" or "per-passage": settings.llm_prompting, with auto decided by the model."""
+    if settings.llm_prompting != "auto":
+        return settings.llm_prompting
+    return "per-passage" if continues_text(model) else "numbered"
+
+
+def requests(
+    question: str, passages: Sequence[Passage], model: BaseChatModel, settings: Settings
+) -> list[Request]:
+    """The calls to make: one over all numbered passages, or one per passage."""
+    if prompting(model, settings) == "numbered":
+        messages = load_prompt("answer").format_messages(
+            passages=format_passages(passages), question=question
+        )
+        prompt = "\n".join(str(m.content) for m in messages)
+        for p in passages:
+            prompt = prompt.replace(p.hit.chunk.text.strip(), "\n")
+        return [Request(tuple(messages), prompt)]
+    out = []
+    base = continues_text(model)
     for p in passages:
-        name = review_name(p.hit.meta).removeprefix("the ")
-        head = f"[{p.n}] {name[:1].upper()}{name[1:]} - {p.hit.chunk.section}"
-        blocks.append(f"{head}\n{p.hit.chunk.text.strip()}")
-    return "\n\n".join(blocks)
+        text = passage_text(p)
+        messages = load_prompt("answer_passage").format_messages(
+            passage=f"{p.heading}\n{text}", question=question, source="The passage"
+        )
+        start = str(messages[-1].content) if messages[-1].type == "ai" else ""
+        if start and not base:
+            # A chat model would take the opening words as a finished turn of its own.
+            messages, start = messages[:-1], ""
+        prompt = "\n".join(str(m.content) for m in messages).replace(text, "\n")
+        out.append(Request(tuple(messages), prompt, start, p.n, ("\n",) if base else ()))
+    return out
 
 
-def _evidence(passage: Passage, claim: str, doc_text: str) -> tuple[int, int]:
-    # The passage's sentence sharing most content words with the claim is the shown evidence.
-    c = passage.hit.chunk
-    spans = sentence_spans(doc_text, c.start, c.end)
-    if not spans:
-        lead = len(doc_text[c.start : c.end]) - len(doc_text[c.start : c.end].lstrip())
-        return c.start + lead, c.start + len(doc_text[c.start : c.end].rstrip())
-    want = set(content_words(claim))
-    return max(
-        ((s.start, s.end) for s in spans),
-        key=lambda se: len(want & set(content_words(doc_text[se[0] : se[1]]))),
-    )
+def reply_sentences(request: Request, reply: str) -> list[str]:
+    """The reply as sentences; asked about one passage, each cited by that passage only."""
+    text = request.start + (" " if reply[:1] not in ("", " ", "\n") else "") + reply
+    sentences = split_sentences(text) if reply.strip() else []
+    if request.passage is not None:
+        # Numbers written by a model shown one passage are meaningless; its citation is known.
+        sentences = [f"{strip_markers(s)} [{request.passage}]" for s in sentences]
+    return sentences
 
 
 def _place_markers(body: str, numbers: Sequence[int]) -> str:
@@ -97,7 +155,7 @@ def _place_markers(body: str, numbers: Sequence[int]) -> str:
 
 
 def _assemble(
-    checks: Sequence[tuple[SentenceCheck, dict[str, Passage]]],
+    checks: Sequence[tuple[SentenceCheck, dict[str, Passage], bool]],
     passages: Sequence[Passage],
     documents: Callable[[str], str],
     verify: Callable[[Quote], bool],
@@ -108,76 +166,75 @@ def _assemble(
     citations: list[Citation] = []
     index: dict[tuple[str, int, int], int] = {}
 
-    def cite(passage: Passage, start: int, end: int, doc_text: str, says: str = "") -> int | None:
-        key = (passage.hit.chunk.document, start, end)
-        if says and normalise(doc_text[start:end]) != normalise(says):
+    def cite(passage: Passage, a: int, b: int, says: str) -> int | None:
+        # (a, b) are offsets in the passage's text; the citation holds document offsets.
+        chunk = passage.hit.chunk
+        doc_text = documents(chunk.document)
+        key = (chunk.document, chunk.start + a, chunk.start + b)
+        if normalise(doc_text[key[1] : key[2]]) != normalise(says):
             return None  # the chunk's offsets do not match the stored document
         if key not in index:
-            quote = Quote(key[0], doc_text[start:end], start, end)
+            quote = Quote(key[0], doc_text[key[1] : key[2]], key[1], key[2])
             if not verify(quote):
                 return None
-            citations.append(
-                Citation(len(citations) + 1, quote, passage.hit, passage.hit.chunk.page)
-            )
+            citations.append(Citation(len(citations) + 1, quote, passage.hit, chunk.page))
             index[key] = len(citations)
         return index[key]
 
     shown: list[str] = []
-    for check, found in checks:
+    for check, found, show in checks:
         body = strip_markers(check.text)
-        if not check.kept:
-            if settings.llm_unsupported == "flag":
-                shown.append(f"{FLAG} {body.replace(chr(34), '')}")
-            continue
-        numbers: list[int] = []
-        for q, passage in found.items():
-            chunk = passage.hit.chunk
-            doc_text = documents(chunk.document)
-            a, b = locate(q, chunk.text) or (0, 0)
-            n = cite(passage, chunk.start + a, chunk.start + b, doc_text, says=q)
-            if n is None:
-                numbers = []
-                break
-            # Show the document's own words for the quote, not the model's copy of them.
-            body = body.replace(
-                f'"{q}"', f'"{display(doc_text[chunk.start + a : chunk.start + b])}"'
-            )
-            numbers.append(n)
-        else:
-            for pn in check.supported:
-                if any(p.n == pn for p in found.values()):
-                    continue
-                doc_text = documents(by_n[pn].hit.chunk.document)
-                start, end = _evidence(by_n[pn], QUOTE.sub(" ", body), doc_text)
-                n = cite(by_n[pn], start, end, doc_text)
+        numbers: list[int] | None = []
+        if check.kept:
+            for q, passage in found.items():
+                a, b = locate(q, passage.hit.chunk.text) or (0, 0)
+                n = cite(passage, a, b, q)
+                if n is None:
+                    numbers = None
+                    break
+                # Show the document's own words for the quote, not the model's copy of them.
+                body = body.replace(f'"{q}"', f'"{display(citations[n - 1].quote.text)}"')
+                numbers.append(n)
+            for pn, a, b in check.evidence if numbers is not None else ():
+                n = cite(by_n[pn], a, b, by_n[pn].hit.chunk.text[a:b])
                 if n is not None:
                     numbers.append(n)
-        if numbers:
-            shown.append(_place_markers(body, list(dict.fromkeys(numbers))))
+        if check.kept and numbers:
+            if show:
+                shown.append(_place_markers(body, list(dict.fromkeys(numbers))))
         elif settings.llm_unsupported == "flag":
             shown.append(f"{FLAG} {body.replace(chr(34), '')}")
     return shown, citations
 
 
 _NOTE = (
-    "Checked against the cited passages: {kept} of {total} generated sentences kept, "
-    "{dropped} removed, {flagged} flagged; {cit_ok} of {cit_total} citations supported "
-    "({in_range} of {markers} citation numbers in range); {q_ok} of {q_total} quotations "
-    "verbatim (unquoted copies of a passage included)."
+    "Checked against the cited passages: {kept} of {total} generated sentences passed and "
+    "{shown} are shown; {dropped} removed and {flagged} flagged because they did not check "
+    "out; {cit_ok} of {cit_total} citations supported ({in_range} of {markers} citation "
+    "numbers in range); {q_ok} of {q_total} quotations verbatim (unquoted copies of a passage "
+    "included)."
 )
 _NOTE_RE = re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>\\d+)", re.escape(_NOTE)))
+_NOTE_KEYS = tuple(re.findall(r"\{(\w+)\}", _NOTE))
 FALLBACK_NOTE = (
     "The language model's answer did not pass verification, so the verified extractive "
     "answer is shown instead."
 )
 
 
+def llm_counts(answer: Answer) -> dict[str, int] | None:
+    """The verification counts an LLM-mode answer's note carries; None when it has none."""
+    m = next((m for n in answer.notes if (m := _NOTE_RE.search(n))), None)
+    return {k: int(v) for k, v in m.groupdict().items()} if m else None
+
+
 def _counts(checks: Sequence[SentenceCheck], shown: Sequence[str]) -> dict[str, int]:
     flagged = sum(s.startswith(FLAG) for s in shown)
-    kept = len(shown) - flagged
+    kept = sum(c.kept for c in checks)
     return {
         "kept": kept,
         "total": len(checks),
+        "shown": len(shown) - flagged,
         "dropped": len(checks) - kept - flagged,
         "flagged": flagged,
         "cit_ok": sum(len(c.supported) for c in checks),
@@ -189,23 +246,55 @@ def _counts(checks: Sequence[SentenceCheck], shown: Sequence[str]) -> dict[str, 
     }
 
 
-def verify_generation(
-    raw: str,
+def _check_all(
+    replies: Sequence[tuple[Request, str, bool]], passages: Sequence[Passage], settings: Settings
+) -> list[tuple[SentenceCheck, dict[str, Passage], bool]]:
+    """Every sentence of every reply checked, with its verbatim quotes and whether to show it.
+
+    Beyond the per-sentence checks: a reply's last sentence that does not end like one (or
+    that the token limit cut) is unfinished, a sentence said before is a repeat, and a reply
+    of which less than settings.llm_min_kept passed is not shown at all (what is left of it
+    may no longer say what the reply said)."""
+    out: list[tuple[SentenceCheck, dict[str, Passage], bool]] = []
+    seen: set[str] = set()
+    for request, reply, truncated in replies:
+        group = []
+        sentences = reply_sentences(request, reply)
+        for i, sentence in enumerate(sentences):
+            check, found = check_sentence(sentence, passages, settings, request.prompt)
+            said = normalise(strip_markers(sentence)).lower()
+            last = i == len(sentences) - 1
+            cut = last and (truncated or not _ENDED.search(strip_markers(sentence)))
+            if check.kept and (cut or said in seen):
+                check = dataclasses.replace(check, kept=False, repeat=said in seen, unfinished=cut)
+            seen.add(said)
+            group.append((check, found))
+        passed = sum(c.kept for c, _ in group)
+        show = bool(group) and passed / len(group) >= settings.llm_min_kept
+        out += [(c, f, show) for c, f in group]
+    return out
+
+
+def verify_replies(
+    replies: Sequence[tuple[Request, str, bool]],
     passages: Sequence[Passage],
     fallback: Answer,
     documents: Callable[[str], str],
     verify: Callable[[Quote], bool],
     settings: Settings,
-    prompt: str = "",
 ) -> Synthesis:
-    """Check a generated answer sentence by sentence; the Answer holds only what passed."""
-    checked = [check_sentence(s, passages, settings, prompt) for s in split_sentences(raw)]
+    """Check the model's replies sentence by sentence; the Answer holds only what passed.
+
+    `replies` holds (request, reply text, whether the token limit cut it)."""
+    checked = _check_all(replies, passages, settings)
     shown, citations = _assemble(checked, passages, documents, verify, settings)
-    checks = tuple(c for c, _ in checked)
+    checks = tuple(c for c, _, _ in checked)
     counts = _counts(checks, shown)
     note = _NOTE.format(**counts)
-    enough = counts["total"] and counts["kept"] / counts["total"] >= settings.llm_min_kept
-    if not citations or not counts["kept"] or not enough:
+    raw = "\n".join(
+        (f"[{r.passage}] " if r.passage else "") + r.start + reply for r, reply, _ in replies
+    )
+    if not citations or not counts["shown"]:
         answer = dataclasses.replace(fallback, notes=(*fallback.notes, FALLBACK_NOTE, note))
         return Synthesis(answer, checks, raw, True)
     answer = Answer(
@@ -220,6 +309,20 @@ def verify_generation(
     return Synthesis(answer, checks, raw, False)
 
 
+def verify_generation(
+    raw: str,
+    passages: Sequence[Passage],
+    fallback: Answer,
+    documents: Callable[[str], str],
+    verify: Callable[[Quote], bool],
+    settings: Settings,
+    prompt: str = "",
+) -> Synthesis:
+    """Check one reply to the numbered-passages prompt (see verify_replies)."""
+    request = Request((), prompt)
+    return verify_replies([(request, raw, False)], passages, fallback, documents, verify, settings)
+
+
 def synthesise(
     question: str,
     hits: Sequence[Hit],
@@ -230,24 +333,15 @@ def synthesise(
     settings: Settings,
     k: int | None = None,
 ) -> Synthesis:
-    """Ask the model over numbered passages, then keep only the sentences that verify."""
+    """Ask the model about the passages, then keep only the sentences that verify."""
     passages = number_passages(hits, settings, k)
     if fallback.abstained or not passages:
         return Synthesis(fallback, (), "", True)
-    messages, prompt = _messages(question, passages)
-    raw = generate(model, messages)
-    return verify_generation(raw, passages, fallback, documents, verify, settings, prompt)
-
-
-def _messages(question: str, passages: Sequence[Passage]) -> tuple[list, str]:
-    """The chat messages, and the prompt's own wording without the passages (to spot echoes)."""
-    messages = load_prompt("answer").format_messages(
-        passages=format_passages(passages), question=question
-    )
-    prompt = "\n".join(str(m.content) for m in messages)
-    for p in passages:
-        prompt = prompt.replace(p.hit.chunk.text.strip(), "\n")
-    return messages, prompt
+    replies = []
+    for request in requests(question, passages, model, settings):
+        reply = complete(model, request.messages, list(request.stop) or None)
+        replies.append((request, reply.text, reply.truncated))
+    return verify_replies(replies, passages, fallback, documents, verify, settings)
 
 
 def stream_synthesis(
@@ -267,16 +361,18 @@ def stream_synthesis(
     if fallback.abstained or not passages:
         yield Synthesis(fallback, (), "", True)
         return
-    messages, prompt = _messages(question, passages)
-    raw, done = "", 0
-    for piece in stream(model, messages):
-        raw += piece
-        # Every sentence but the last is complete: a later one has begun.
-        complete = split_sentences(raw)[:-1]
-        for sentence in complete[done:]:
-            yield check_sentence(sentence, passages, settings, prompt)[0]
-        done = max(done, len(complete))
-    yield verify_generation(raw, passages, fallback, documents, verify, settings, prompt)
+    replies = []
+    for request in requests(question, passages, model, settings):
+        reply, done, ending = "", 0, {}
+        for piece in stream(model, request.messages, list(request.stop) or None, ending):
+            reply += piece
+            # Every sentence but the last is complete: a later one has begun.
+            finished = reply_sentences(request, reply)[:-1]
+            for sentence in finished[done:]:
+                yield check_sentence(sentence, passages, settings, request.prompt)[0]
+            done = max(done, len(finished))
+        replies.append((request, reply, bool(ending.get("truncated"))))
+    yield verify_replies(replies, passages, fallback, documents, verify, settings)
 
 
 def evaluate_llm_answer(answer: Answer) -> dict:
@@ -285,21 +381,20 @@ def evaluate_llm_answer(answer: Answer) -> dict:
     ALCE-style, with the code checks standing in for an entailment model: citation recall is
     sentences_kept / sentences_total (sentences supported by the passages they cite), citation
     precision is citations_supported / citations_total (each written citation number, counted
-    as supporting when its passage alone supports the sentence), and quote fidelity is
-    shown_quotes_verbatim / shown_quotes, re-checked here on what the answer shows."""
+    as supporting when its passage alone supports the sentence, or the sentence needs it), and
+    quote fidelity is shown_quotes_verbatim / shown_quotes, re-checked here on what is shown."""
     out = {
         "mode": answer.mode,
         "abstained": answer.abstained,
         "fallback": FALLBACK_NOTE in answer.notes,
     }
-    m = next((m for n in answer.notes if (m := _NOTE_RE.search(n))), None)
-    c = {k: int(v) for k, v in m.groupdict().items()} if m else dict.fromkeys(_NOTE_KEYS, 0)
+    c = llm_counts(answer) or dict.fromkeys(_NOTE_KEYS, 0)
     out |= {
         "sentences_total": c["total"],
         "sentences_kept": c["kept"],
         "sentences_dropped": c["dropped"],
         "sentences_flagged": c["flagged"],
-        "sentences_shown": 0 if out["fallback"] else c["kept"],
+        "sentences_shown": 0 if out["fallback"] else c["shown"],
         "citations_total": c["cit_total"],
         "citations_supported": c["cit_ok"],
         "citation_numbers_in_range": c["in_range"],
@@ -333,6 +428,3 @@ def evaluate_llm_answer(answer: Answer) -> dict:
         "shown_quotes_verbatim": shown_ok,
     }
     return out
-
-
-_NOTE_KEYS = tuple(re.findall(r"\{(\w+)\}", _NOTE))

@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.claims import split_sentences
 from rag.corpus_info import CorpusInfo
 from rag.models import Answer, Citation, Filters
+from rag.synthesis import FLAG, llm_counts
 from rag.verify import display
 
 EXAMPLE_QUESTIONS = (
@@ -114,6 +116,62 @@ def lead_in(answer: Answer) -> str:
     if answer.mode != "extractive":
         return answer.text
     return answer.text.split("\n\n", 1)[0]
+
+
+@dataclass(frozen=True)
+class Written:
+    """One sentence of a language model's answer, and whether it passed verification."""
+
+    text: str
+    verified: bool
+
+
+def written_sentences(answer: Answer) -> list[Written]:
+    """The sentences of an LLM answer; those flagged NOT VERIFIED are marked unverified."""
+    return [Written(s, not s.startswith(FLAG)) for s in split_sentences(answer.text)]
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def check_summary(answer: Answer) -> str:
+    """What checking a language model's answer found, in words; '' when no model was used."""
+    c = llm_counts(answer)
+    if c is None:
+        return ""
+    if answer.mode != "llm":
+        failed = c["total"] - c["kept"]
+        if not c["total"]:
+            return (
+                "A language model was asked, but its reply had no sentence to check, so the "
+                "verified quotes are shown instead."
+            )
+        return (
+            f"A language model wrote an answer, but {failed} of its {_n(c['total'], 'sentence')} "
+            "did not check out against the passages, so the verified quotes are shown instead."
+        )
+    which = "the sentence" if c["shown"] == 1 else f"each of the {c['shown']} sentences"
+    parts = [
+        f"Written by a language model from the sources below; {which} shown was checked "
+        "against the passage it cites."
+    ]
+    if c["dropped"]:
+        parts.append(
+            f"{_n(c['dropped'], 'sentence')} removed because "
+            f"{'it' if c['dropped'] == 1 else 'they'} did not check out against the passage cited."
+        )
+    if c["flagged"]:
+        parts.append(
+            f"{_n(c['flagged'], 'sentence')} that did not check out "
+            f"{'is' if c['flagged'] == 1 else 'are'} shown marked {FLAG.rstrip(':')}."
+        )
+    if withheld := c["kept"] - c["shown"]:
+        parts.append(
+            f"{_n(withheld, 'sentence')} that checked out left out with the rest of "
+            "a reply that did not."
+        )
+    return " ".join(parts)
 
 
 def passage_markdown(citation: Citation) -> str:

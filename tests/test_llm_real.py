@@ -1,9 +1,12 @@
 """The whole LLM path with a real tiny model: Gemma 3 270M (GGUF, from PyPI) through llama.cpp.
 
-This model is a poor writer and so a real adversary for the verifier: it echoes the prompt,
-copies passages with small changes and invents passage numbers. Each test shows that what it
-gets wrong is caught, and that nothing unverified reaches the JSON a user or the UI receives.
-Generation is bounded (few tokens, two passages) so each test stays well under a minute.
+The packaged model is a base (pretrained) model: it continues text. Asked the project's way for
+such a model (one passage at a time, cited by the passage it was given), part of what it writes
+survives verification, so the answer is synthesised (mode "llm") and every shown sentence has a
+verified citation. Asked the unconstrained way (all passages numbered, citing them itself), it
+is the real adversary the verifier is for: it invents passage numbers and copies passages with
+words changed. Each test shows that what it gets wrong is caught, and that nothing unverified
+reaches the JSON. Decoding is greedy, so each run is the same every time.
 """
 
 from __future__ import annotations
@@ -25,37 +28,39 @@ from rag.synthesis import (
     Synthesis,
     evaluate_llm_answer,
     load_prompt,
-    number_passages,
+    prompting,
     synthesise,
-    verify_generation,
 )
 from rag.verify import normalise
 
 pytestmark = pytest.mark.slow
 
-QUESTION = "What does Recommendation 9 of the Southampton NAI review say?"
 TOKENS = 160
-NAI, CHILD_P = "southampton-nai-thematic", "hampshire-child-p-response"
-GP = "Recommendations for GP Services › Recommendation"
-# Fixed passages (by document and section, not by retrieval, so later retrieval tuning does
-# not change the prompt) under which greedy Gemma is known to go wrong: it copies passage
-# text with words changed, and it numbers passages that were never given.
+NAI, SALLY, CHILD_Z = (
+    "southampton-nai-thematic",
+    "hampshire-baby-sally-response",
+    "hampshire-child-z-response",
+)
+# The unconstrained (numbered) prompt over fixed passages (by document and section, not by
+# retrieval, so retrieval tuning does not change the prompt) under which greedy Gemma is known
+# to go wrong: it copies passage text with words changed, and it numbers passages that were
+# never given. Found by running it over the gold questions (evals/RESULTS.md).
 CASES = {
     "altered copy": (
-        QUESTION,
-        [
-            (f"{NAI}-briefing", "Recommendation 9"),
-            (f"{NAI}-response", "Recommendation 9"),
-            (f"{NAI}-response", "Recommendation 4"),
-        ],
-        0.0,
+        "What did Recommendation Five of the Baby Sally review say?",
+        [(SALLY, "Recommendation Five"), (SALLY, "Recommendation Six")],
     ),
     "invented numbers": (
-        "What was the third recommendation for GP services in the Child P review?",
-        [(CHILD_P, f"{GP} Three"), (CHILD_P, f"{GP} Two")],
-        0.0,
+        "What was Finding Four in the Child Z review?",
+        [(CHILD_Z, "Finding Four")],
     ),
 }
+# Questions whose per-passage answers greedy Gemma gets past verification (dev split).
+SYNTHESISED = (
+    "What was Finding One in the Child Z serious case review?",
+    "What was Recommendation Two in the Baby Sally LCSPR?",
+    "What's Recommendation 3 in the Southampton NAI thematic SCR?",
+)
 
 
 @pytest.fixture(scope="module")
@@ -78,34 +83,58 @@ def gemma(gemma_settings):
     return build_chat_model(gemma_settings)
 
 
+@pytest.fixture(scope="module")
+def gemma_pipeline(pipeline, gemma_settings, gemma):
+    """The project's pipeline over the session index, answering with Gemma as configured."""
+    return Pipeline(
+        gemma_settings, embedder=pipeline.embedder, store=pipeline.store, chat_model=gemma
+    )
+
+
 def passages_of(pipeline, wanted: list[tuple[str, str]]) -> list[Hit]:
     """Hits for the first chunk of each (document, section), as retrieval would give them."""
     chunks = sorted(pipeline.store.chunks(), key=lambda c: (c.document, c.start))
     metas = {doc: meta for doc, (meta, _) in pipeline.store.documents().items()}
     hits = []
     for doc, section in wanted:
-        found = [c for c in chunks if c.document == doc and c.section == section]
+        found = [c for c in chunks if c.document.startswith(doc) and c.section == section]
         assert found, f"no chunk {doc} › {section}: the chunker changed; pick new cases"
-        hits.append(Hit(found[0], metas[doc], 1.0, dense=1.0))
+        hits.append(Hit(found[0], metas[found[0].document], 1.0, dense=1.0))
     return hits
 
 
 @pytest.fixture(scope="module")
 def runs(pipeline, gemma_settings, gemma) -> dict[str, Synthesis]:
-    """Gemma's answers in each case, through synthesis and verification."""
+    """Gemma's answers to the unconstrained prompt in each case, through verification."""
+    settings = gemma_settings.model_copy(update={"llm_prompting": "numbered"})
     out = {}
-    for name, (question, wanted, temperature) in CASES.items():
-        settings = gemma_settings.model_copy(update={"llm_temperature": temperature})
-        model = gemma.model_copy(update={"temperature": temperature, "seed": 0})
-        fallback = pipeline.ask(question)
+    for name, (question, wanted) in CASES.items():
         out[name] = synthesise(
             question,
             passages_of(pipeline, wanted),
-            fallback,
-            model,
+            pipeline.ask(question),
+            gemma,
             pipeline.document_text,
             pipeline._verify,
             settings,
+        )
+    return out
+
+
+@pytest.fixture(scope="module")
+def answers(pipeline, gemma_settings, gemma) -> dict[str, Synthesis]:
+    """Gemma's per-passage answers to the SYNTHESISED questions, as the pipeline retrieves."""
+    out = {}
+    for question in SYNTHESISED:
+        hits, _ = pipeline.search(question)
+        out[question] = synthesise(
+            question,
+            hits,
+            pipeline.ask(question),
+            gemma,
+            pipeline.document_text,
+            pipeline._verify,
+            gemma_settings,
         )
     return out
 
@@ -127,14 +156,60 @@ def assert_nothing_unverified(answer: Answer, pipeline) -> None:
     assert report["shown_sentences_uncited"] == 0
 
 
-def test_the_packaged_model_loads_and_generates(gemma):
-    assert isinstance(gemma, LlamaCppChat)
+def test_the_packaged_model_is_a_base_model_given_plain_text(gemma, gemma_settings):
+    assert isinstance(gemma, LlamaCppChat) and gemma.plain
+    assert prompting(gemma, gemma_settings) == "per-passage"
     short = gemma.model_copy(update={"max_tokens": 8})
     messages = load_prompt("rewrite").format_messages(
         history="User: What did the Child P review recommend?", question="And for fathers?"
     )
     assert generate(short, messages).strip()
     assert "".join(stream(short, messages)).strip()
+
+
+def test_per_passage_answers_are_synthesised_and_every_sentence_verifies(answers, pipeline):
+    for question, s in answers.items():
+        assert s.answer.mode == "llm" and not s.fell_back, (question, s.raw)
+        shown = split_sentences(s.answer.text)
+        assert shown and not any(x.startswith(FLAG) for x in shown)
+        assert_nothing_unverified(s.answer, pipeline)
+        kept = [c for c in s.checks if c.kept]
+        for check in kept:
+            # Cited by the one passage it was asked about, and grounded there word by word.
+            assert len(check.in_range) == 1 and check.support == 1.0 and not check.ungrounded
+            assert not check.echo and not check.lost and not check.unfinished
+        # The model wrote each shown sentence: its words go beyond the opening words given.
+        starts = {"The passage says that"}
+        assert all(strip_markers(x).rstrip(".") not in starts for x in shown)
+
+
+MADE_UP = "Should families be told when I pass my concerns on to children's services?"
+
+
+def test_per_passage_checks_catch_what_gemma_makes_up(pipeline, gemma_settings, gemma):
+    # A question whose passages Gemma answers partly with words the passages do not have, and
+    # partly with copies of their sentences with a word dropped ("both children and adults").
+    hits, _ = pipeline.search(MADE_UP)
+    args = (pipeline.ask(MADE_UP), gemma, pipeline.document_text, pipeline._verify)
+    dropped = synthesise(MADE_UP, hits, *args, gemma_settings)
+    failed = [c for c in dropped.checks if not c.kept]
+    assert any(c.ungrounded for c in failed), dropped.raw
+    assert any(c.copy == "altered" for c in failed), dropped.raw
+    assert dropped.answer.mode == "llm" and any(c.kept for c in dropped.checks)
+    shown = normalise(json.dumps(dropped.answer.to_json(), ensure_ascii=False))
+    for c in failed:
+        assert normalise(strip_markers(c.text)) not in shown
+    assert_nothing_unverified(dropped.answer, pipeline)
+
+    # With flagging on, the same sentences are shown marked, without quotes or citations.
+    flag = gemma_settings.model_copy(update={"llm_unsupported": "flag"})
+    flagged = synthesise(MADE_UP, hits, *args, flag)
+    assert flagged.answer.mode == "llm"
+    marked = [x for x in split_sentences(flagged.answer.text) if x.startswith(FLAG)]
+    assert len(marked) == len(failed)
+    assert all('"' not in x and not parse_markers(x) for x in marked)
+    assert evaluate_llm_answer(flagged.answer)["sentences_flagged"] == len(failed)
+    assert_nothing_unverified(flagged.answer, pipeline)
 
 
 def test_invented_passage_numbers_are_caught(runs, pipeline):
@@ -164,8 +239,8 @@ def test_altered_copies_and_quotes_are_caught(runs, pipeline):
         assert_nothing_unverified(s.answer, pipeline)
 
 
-def test_every_generated_sentence_is_accounted_for(runs):
-    for s in runs.values():
+def test_every_generated_sentence_is_accounted_for(runs, answers):
+    for s in [*runs.values(), *answers.values()]:
         report = evaluate_llm_answer(s.answer)
         assert report["sentences_total"] == len(s.checks) > 0
         assert (
@@ -177,62 +252,41 @@ def test_every_generated_sentence_is_accounted_for(runs):
             assert FALLBACK_NOTE in s.answer.notes and s.answer.mode == "extractive"
 
 
-def test_flagged_sentences_carry_no_quote_or_citation(runs, pipeline, gemma_settings):
-    # Re-check the generations with flagging on: unsupported text is marked, and unquoted.
-    settings = gemma_settings.model_copy(update={"llm_unsupported": "flag", "llm_min_kept": 0.0})
-    for name, (question, wanted, _) in CASES.items():
-        passages = number_passages(passages_of(pipeline, wanted), settings)
-        out = verify_generation(
-            runs[name].raw,
-            passages,
-            pipeline.ask(question),
-            pipeline.document_text,
-            pipeline._verify,
-            settings,
-        )
-        if out.answer.mode != "llm":
-            continue
-        flagged = [x for x in split_sentences(out.answer.text) if x.startswith(FLAG)]
-        assert all('"' not in x and not parse_markers(x) for x in flagged)
-        assert_nothing_unverified(out.answer, pipeline)
-
-
-def test_pipeline_with_gemma_returns_only_verified_content(pipeline, gemma_settings, gemma):
-    pipe = Pipeline(
-        gemma_settings, embedder=pipeline.embedder, store=pipeline.store, chat_model=gemma
-    )
-    answer = pipe.ask(QUESTION)
-    assert not answer.abstained and answer.citations
+def test_pipeline_with_gemma_returns_a_synthesised_verified_answer(gemma_pipeline, pipeline):
+    answer = gemma_pipeline.ask(SYNTHESISED[0])
+    assert answer.mode == "llm" and not answer.abstained and answer.citations
     assert any(n.startswith("Checked against the cited passages") for n in answer.notes)
     assert_nothing_unverified(answer, pipeline)
 
 
-def test_cli_ask_json_with_gemma(pipeline, gemma_settings, monkeypatch):
+def test_cli_ask_json_with_gemma_is_synthesised(pipeline, gemma_settings, monkeypatch):
     from rag.cli import cli
 
     env = {
         "RAG_LLM": gemma_settings.llm,
         "RAG_LLM_MAX_TOKENS": str(TOKENS),
-        "RAG_LLM_PASSAGES": "2",
+        "RAG_LLM_PASSAGES": "3",
         "RAG_VECTORSTORE_DIR": str(pipeline.settings.vectorstore_dir),
         "RAG_CORPUS_DIR": str(pipeline.settings.corpus_dir),
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    result = CliRunner().invoke(cli, ["ask", "--json", QUESTION])
+    result = CliRunner().invoke(cli, ["ask", "--json", SYNTHESISED[1]])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout.strip().splitlines()[-1])
-    assert out["citations"] and out.get("mode", "extractive") in {"llm", "extractive"}
+    assert out["mode"] == "llm" and out["citations"] and not out["abstained"]
     assert any("Checked against the cited passages" in n for n in out["notes"])
     for c in out["citations"]:
         doc = pipeline.document_text(c["document"])
         assert doc[c["start"] : c["end"]] == c["quote"]
-    if out.get("mode") == "llm":
-        numbers = {c["n"] for c in out["citations"]}
-        for sentence in split_sentences(out["answer"]):
-            assert set(parse_markers(sentence)) <= numbers and parse_markers(sentence)
-            for q in re.findall(r'"([^"]+)"', strip_markers(sentence)):
-                assert any(normalise(q) in normalise(c["quote"]) for c in out["citations"])
+    numbers = {c["n"] for c in out["citations"]}
+    sentences = split_sentences(out["answer"])
+    assert sentences
+    for sentence in sentences:
+        assert not sentence.startswith(FLAG)
+        assert parse_markers(sentence) and set(parse_markers(sentence)) <= numbers
+        for q in re.findall(r'"([^"]+)"', strip_markers(sentence)):
+            assert any(normalise(q) in normalise(c["quote"]) for c in out["citations"])
 
 
 def test_follow_up_rewrite_with_gemma_is_one_question_or_unchanged(gemma):

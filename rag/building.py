@@ -13,7 +13,14 @@ from typing import Any
 import numpy as np
 
 from rag.models import Chunk, DocMeta
-from rag.records import Encoder, chunk_from_record, chunk_metadata, reuse_key, sentence_id
+from rag.records import (
+    Encoder,
+    chunk_from_record,
+    chunk_metadata,
+    reuse_key,
+    sentence_id,
+    sentence_key,
+)
 
 PAGE = 5000  # rows per Chroma read, so a large index never travels in one response
 
@@ -39,12 +46,12 @@ def pages(collection, include: list[str], page: int = PAGE) -> Iterator[dict]:
 
 
 def add_batched(collection, ids, documents, metadatas, embeddings, batch: int = 1000) -> None:
-    """Add records in slices below Chroma's per-call limit; `documents` may be None."""
+    """Add records in slices below Chroma's per-call limit; documents and metadatas may be None."""
     for s in range(0, len(ids), batch):
         collection.add(
             ids=ids[s : s + batch],
             documents=None if documents is None else documents[s : s + batch],
-            metadatas=metadatas[s : s + batch],
+            metadatas=None if metadatas is None else metadatas[s : s + batch],
             embeddings=np.asarray(embeddings[s : s + batch], dtype=np.float32),
         )
 
@@ -67,7 +74,9 @@ def carry_over(old, new, keep_out: set[str], reuse_from: set[str]) -> tuple[Reus
             )
     reuse = Reuse({}, {})
     carried: list[Chunk] = []
-    # Texts of the chunks that leave, so their sentences' vectors can be reused by text.
+    # Chunks that stay, whose sentences are carried over, and the chunks that leave, whose
+    # sentences' vectors can be reused by text.
+    staying: set[str] = set()
     leaving: dict[str, Chunk] = {}
     for got in pages(old.chunks, ["documents", "metadatas", "embeddings"]):
         keep = []
@@ -75,6 +84,7 @@ def carry_over(old, new, keep_out: set[str], reuse_from: set[str]) -> tuple[Reus
         for k, (cid, text, md) in enumerate(rows):
             if md["document"] not in keep_out:
                 keep.append(k)
+                staying.add(cid)
                 if old.sentences is None:
                     carried.append(chunk_from_record(cid, text, md))
                 continue
@@ -91,21 +101,22 @@ def carry_over(old, new, keep_out: set[str], reuse_from: set[str]) -> tuple[Reus
             )
     if old.sentences is None:
         return reuse, carried
-    for got in pages(old.sentences, ["metadatas", "embeddings"]):
+    for got in pages(old.sentences, ["embeddings"]):
         keep = []
-        for k, md in enumerate(got["metadatas"]):
-            if md["document"] not in keep_out:
+        for k, sid in enumerate(got["ids"]):
+            chunk, start, end = sentence_key(sid)
+            if chunk in staying:
                 keep.append(k)
-            elif (c := leaving.get(md["chunk"])) is not None:
-                text = c.text[md["start"] - c.start : md["end"] - c.start]
-                reuse.sentences[got["ids"][k]] = got["embeddings"][k]
+            elif (c := leaving.get(chunk)) is not None:
+                text = c.text[start - c.start : end - c.start]
+                reuse.sentences[sid] = got["embeddings"][k]
                 reuse.sentences.setdefault(text, got["embeddings"][k])
         if keep:
             add_batched(
                 new.sentences,
                 [got["ids"][k] for k in keep],
                 None,
-                [got["metadatas"][k] for k in keep],
+                None,
                 [got["embeddings"][k] for k in keep],
             )
     return reuse, carried
@@ -161,10 +172,8 @@ def write_batch(
             new.sentences,
             [sentence_id(c.id, a, b) for c, a, b, _ in sentence_rows],
             None,
-            [
-                {"document": c.document, "chunk": c.id, "start": a, "end": b}
-                for c, a, b, _ in sentence_rows
-            ],
+            # No metadata: the id says which chunk and where, and rows are only read by id.
+            None,
             [vec(v) for *_, v in sentence_rows],
         )
     return chunk_count, len(texts) - chunk_count

@@ -141,6 +141,12 @@ def sentence_id(chunk_id: str, start: int, end: int) -> str:
     return f"{chunk_id}:{start}:{end}"
 
 
+def sentence_key(record_id: str) -> tuple[str, int, int]:
+    """The (chunk id, start, end) a sentence record id names; the inverse of sentence_id."""
+    chunk_id, start, end = record_id.rsplit(":", 2)
+    return chunk_id, int(start), int(end)
+
+
 def where_clause(filters: Filters) -> dict | None:
     """Chroma `where` for the filters, or None when there are none."""
     parts = []

@@ -11,6 +11,7 @@ import pytest
 from rag.answer import compose, scored_spans
 from rag.models import Hit
 from rag.pipeline import Pipeline
+from rag.records import sentence_key
 from tests.conftest import CORPUS, ROOT, make_settings
 
 QUESTIONS = [
@@ -28,12 +29,16 @@ ASK = [
 
 
 def _sentence_rows(pipe: Pipeline) -> dict[str, dict]:
-    """The active generation's sentence records: id -> metadata and vector."""
-    got = pipe.store._current().sentences.get(include=["metadatas", "embeddings"])
-    return {
-        i: m | {"vector": np.asarray(e)}
-        for i, m, e in zip(got["ids"], got["metadatas"], got["embeddings"])
-    }
+    """The active generation's sentence records: id -> where the sentence is, and its vector."""
+    got = pipe.store._current().sentences.get(include=["embeddings"])
+    # Every row belongs to a chunk of the same generation (a KeyError here is an orphan row).
+    documents = {c.id: c.document for c in pipe.store.chunks()}
+    rows = {}
+    for i, vector in zip(got["ids"], got["embeddings"]):
+        chunk, start, end = sentence_key(i)
+        rows[i] = {"document": documents[chunk], "chunk": chunk, "start": start, "end": end}
+        rows[i]["vector"] = np.asarray(vector)
+    return rows
 
 
 def _on_the_fly(pipe: Pipeline) -> Pipeline:

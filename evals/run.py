@@ -171,6 +171,15 @@ def llm_aggregate(rows: Sequence[dict]) -> dict:
         "llm_sentences_flagged": _share(tot("sentences_flagged"), tot("sentences_total")),
         "llm_fallback_share": _share(tot("fallback"), len(asked)),
         "llm_answers": sum(r.get("llm_mode") == "llm" for r in rows),
+        "llm_sentences_total": tot("sentences_total"),
+        "llm_sentences_shown": tot("sentences_shown"),
+        "llm_citation_numbers_in_range": _share(
+            tot("citation_numbers_in_range"), tot("citations_total")
+        ),
+        "llm_quotes_generated_verbatim": _share(tot("quotes_verbatim"), tot("quotes_generated")),
+        # What the user is shown: every quote re-checked, every shown sentence cited.
+        "llm_shown_quote_fidelity": _share(tot("shown_quotes_verbatim"), tot("shown_quotes")),
+        "llm_shown_sentences_uncited": tot("shown_sentences_uncited"),
     }
 
 
@@ -204,6 +213,12 @@ LLM_ROWS = (
     "llm_sentences_flagged",
     "llm_fallback_share",
     "llm_answers",
+    "llm_sentences_total",
+    "llm_sentences_shown",
+    "llm_citation_numbers_in_range",
+    "llm_quotes_generated_verbatim",
+    "llm_shown_quote_fidelity",
+    "llm_shown_sentences_uncited",
 )
 
 

@@ -36,7 +36,8 @@ _STOPWORDS = """
     where which who whom why will with would you your also about after all any before both each
     other only own same very well just over under while within without between passage passages
     review reviews recommendation recommendations says said states stated notes noted
-    highlights highlighted suggests suggested according mentions mentioned
+    highlights highlighted suggests suggested according mentions mentioned recommend
+    recommends recommended
 """
 _STOP = frozenset(_STOPWORDS.split())
 # Unquoted text counts as a copy of a passage when at least _COPY_SHARE of its words (and at

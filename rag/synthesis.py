@@ -309,20 +309,6 @@ def verify_replies(
     return Synthesis(answer, checks, raw, False)
 
 
-def verify_generation(
-    raw: str,
-    passages: Sequence[Passage],
-    fallback: Answer,
-    documents: Callable[[str], str],
-    verify: Callable[[Quote], bool],
-    settings: Settings,
-    prompt: str = "",
-) -> Synthesis:
-    """Check one reply to the numbered-passages prompt (see verify_replies)."""
-    request = Request((), prompt)
-    return verify_replies([(request, raw, False)], passages, fallback, documents, verify, settings)
-
-
 def synthesise(
     question: str,
     hits: Sequence[Hit],

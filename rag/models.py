@@ -68,6 +68,16 @@ class Chunk:
         return self.text[self.rec_start - self.start : self.rec_end - self.start]
 
 
+@dataclass(frozen=True, slots=True)
+class ChunkRef:
+    """Where a chunk is, without its text: what indexes held in memory keep of each chunk."""
+
+    id: str
+    document: str
+    section: str
+    start: int
+
+
 @dataclass(frozen=True)
 class Hit:
     """A retrieved chunk with its fused score and the scores it was fused from."""

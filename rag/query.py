@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from rag.models import Chunk, DocMeta
+from rag.models import Chunk, ChunkRef, DocMeta
 
 _CARDINALS = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
@@ -242,10 +242,11 @@ def _group_words(section: str) -> list[frozenset[str]]:
 class SectionIndex:
     """Chunks by the names their sections can be called by; built once per index, not per query."""
 
-    def __init__(self, chunks: Iterable[Chunk]):
-        self.by_ref: dict[tuple[str, int], list[Chunk]] = defaultdict(list)
-        self.by_label: dict[str, list[Chunk]] = defaultdict(list)
-        self.by_group: dict[frozenset[str], list[Chunk]] = defaultdict(list)
+    def __init__(self, chunks: Iterable[Chunk | ChunkRef]):
+        # Only where each chunk is (ChunkRef) is needed, so an index of 100k chunks stays small.
+        self.by_ref: dict[tuple[str, int], list[Chunk | ChunkRef]] = defaultdict(list)
+        self.by_label: dict[str, list[Chunk | ChunkRef]] = defaultdict(list)
+        self.by_group: dict[frozenset[str], list[Chunk | ChunkRef]] = defaultdict(list)
         self.words: dict[str, frozenset[str]] = {}
         for c in chunks:
             ref = section_ref(c.section)
@@ -262,11 +263,11 @@ class SectionIndex:
             if c.section not in self.words:
                 self.words[c.section] = frozenset(vocabulary([c.section]))
 
-    def named(self, question: str, info: QueryInfo) -> list[Chunk]:
+    def named(self, question: str, info: QueryInfo) -> list[Chunk | ChunkRef]:
         """Chunks whose section the question names: a numbered item, a group, or a named part."""
         q = question.lower()
         q_singular = _singular(vocabulary([question]))
-        found: dict[str, Chunk] = {}
+        found: dict[str, Chunk | ChunkRef] = {}
         for label, chunks in self.by_label.items():
             if _phrase_in(label, q):
                 found |= {c.id: c for c in chunks}
@@ -285,7 +286,7 @@ def structural_ranking(
     question: str,
     info: QueryInfo,
     index: SectionIndex,
-    allowed: Callable[[Chunk], bool] = lambda c: True,
+    allowed: Callable[[Chunk | ChunkRef], bool] = lambda c: True,
 ) -> list[str]:
     """Ids of the chunks the question names, best named first, first pieces only."""
     q_words = set(vocabulary([question]))

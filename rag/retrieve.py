@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import bm25s
@@ -10,7 +11,7 @@ import Stemmer
 
 from rag import query
 from rag.fusion import convex, rrf
-from rag.models import Chunk, DocMeta, Filters, Hit
+from rag.models import Chunk, ChunkRef, DocMeta, Filters, Hit
 from rag.settings import Settings
 from rag.store import Store
 
@@ -36,38 +37,65 @@ def _tokenize(texts: Sequence[str]) -> list[list[str]]:
 
 
 class LexicalIndex:
-    """An in-memory BM25 index over chunk search texts."""
+    """An in-memory BM25 index over chunk search texts; it keeps chunk ids, not texts."""
 
-    def __init__(self, chunks: Sequence[Chunk], metas: dict[str, DocMeta]):
-        self.chunks = list(chunks)
-        self.metas = metas
+    def __init__(
+        self,
+        ids: Sequence[str],
+        documents: Sequence[str],
+        tokens: list[list[str]],
+        metas: dict[str, DocMeta],
+    ):
+        self.ids = list(ids)
         # Filters are per document: decide them per document, then spread to chunks by index.
         self.doc_ids = list(metas)
         position = {d: i for i, d in enumerate(self.doc_ids)}
-        self.doc_of = np.array([position[c.document] for c in self.chunks], dtype=np.int64)
+        doc_of = np.array([position[d] for d in documents], dtype=np.int64)
+        # The chunk positions of document k are order[bounds[k]:bounds[k + 1]].
+        self._order = np.argsort(doc_of, kind="stable")
+        self._bounds = np.searchsorted(doc_of[self._order], np.arange(len(self.doc_ids) + 1))
         self.bm25 = bm25s.BM25()
-        if self.chunks:
-            self.bm25.index(
-                _tokenize([search_text(c, metas[c.document]) for c in self.chunks]),
-                show_progress=False,
-            )
+        if self.ids:
+            self.bm25.index(tokens, show_progress=False)
 
-    def search(self, question: str, n: int, filters: Filters) -> list[tuple[Chunk, float]]:
-        """Best-scoring chunks for the question's words, restricted by the filters."""
-        if not self.chunks:
+    def positions(self, documents: Sequence[str]) -> np.ndarray:
+        """Positions (in `ids`) of the chunks of these documents, ascending."""
+        index = {d: k for k, d in enumerate(self.doc_ids)}
+        parts = [
+            self._order[self._bounds[k] : self._bounds[k + 1]]
+            for k in sorted(index[d] for d in documents if d in index)
+        ]
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+    def search(
+        self, question: str, n: int, allowed: np.ndarray | None = None
+    ) -> list[tuple[str, float]]:
+        """Ids of the best-scoring chunks for the question's words, among `allowed` positions."""
+        if not self.ids:
             return []
         tokens = [t for t in _tokenize([question])[0] if t in self.bm25.vocab_dict]
         if not tokens:
             return []
-        mask = None
-        if filters:
-            allowed = np.array([filters.allows(self.metas[d]) for d in self.doc_ids], dtype=bool)
-            mask = allowed[self.doc_of].astype(np.float32)
-        n = min(n, len(self.chunks))
-        docs, scores = self.bm25.retrieve(
-            [tokens], k=n, show_progress=False, weight_mask=mask, n_threads=1
-        )
-        return [(self.chunks[int(i)], float(s)) for i, s in zip(docs[0], scores[0]) if s > 0]
+        scores = self.bm25.get_scores(tokens)
+        if allowed is None:
+            # bm25s's own selection, so tied scores keep the order they always had.
+            top, at = bm25s.selection.topk(scores, k=min(n, len(self.ids)), backend="numpy")
+            return [(self.ids[int(i)], float(s)) for i, s in zip(at, top) if s > 0]
+        # Selecting among the allowed chunks only: a top-k over every chunk with the others
+        # masked to zero is slow (18 ms against 1 ms at 100k chunks). Ties go by position.
+        pool = allowed[scores[allowed] > 0]
+        if len(pool) > n:
+            # Everything scoring at least the n-th best, ties included, then the best n.
+            kth = np.partition(scores[pool], len(pool) - n)[len(pool) - n]
+            pool = pool[scores[pool] >= kth]
+        best = pool[np.lexsort((pool, -scores[pool]))][:n]
+        return [(self.ids[i], float(scores[i])) for i in best]
+
+
+def _names_text(m: DocMeta) -> str:
+    """Every name of a document in one text, for the vocabulary of known names."""
+    names = (m.id.replace("-", " "), m.title, m.review, m.partnership, m.source, *m.aliases)
+    return " ".join(filter(None, names))
 
 
 class Retriever:
@@ -77,29 +105,24 @@ class Retriever:
         self.store = store
         self.settings = settings
         self.metas = {doc_id: meta for doc_id, (meta, _) in store.documents().items()}
-        chunks = store.chunks()
-        self.lexical = LexicalIndex(chunks, self.metas)
-        self.by_id = {c.id: c for c in chunks}
-        self.sections = query.SectionIndex(chunks)
-        self.vocabulary = query.known_names(
-            [c.text for c in chunks]
-            + [
-                " ".join(
-                    filter(
-                        None,
-                        (
-                            m.id.replace("-", " "),
-                            m.title,
-                            m.review,
-                            m.partnership,
-                            m.source,
-                            *m.aliases,
-                        ),
-                    )
-                )
-                for m in self.metas.values()
-            ]
-        )
+        ids: list[str] = []
+        documents: list[str] = []
+        refs: list[ChunkRef] = []
+        tokens: list[list[str]] = []
+        self.vocabulary = query.known_names(_names_text(m) for m in self.metas.values())
+        # A page of chunks at a time: the texts feed BM25 and the vocabulary, and are dropped;
+        # a hit's text is read back from the store (at 100k chunks the texts held ~800 MiB).
+        for page in store.chunk_pages():
+            for c in page:
+                doc = sys.intern(c.document)
+                ids.append(c.id)
+                documents.append(doc)
+                refs.append(ChunkRef(c.id, doc, sys.intern(c.section), c.start))
+            tokens += _tokenize([search_text(c, self.metas[c.document]) for c in page])
+            self.vocabulary |= query.known_names(c.text for c in page)
+        self.lexical = LexicalIndex(ids, documents, tokens, self.metas)
+        self.sections = query.SectionIndex(refs)
+        self.size = len(ids)
 
     def understand(self, question: str) -> query.QueryInfo:
         """What the question names: numbered sections, reviews, names the corpus never uses."""
@@ -119,16 +142,26 @@ class Retriever:
         if not filters and info.documents:
             # A question that names a review is answered from that review.
             filters = Filters(documents=info.documents)
-        dense = self.store.search(vector, n, filters) if mode != "bm25" else []
-        lexical = self.lexical.search(question, n, filters) if mode != "dense" else []
+        docs = {d for d, m in self.metas.items() if filters.allows(m)} if filters else None
+        allowed = None if docs is None else self.lexical.positions(list(docs))
+        dense: list[tuple[Chunk, float]] = []
+        if mode != "bm25":
+            within = None
+            if allowed is not None and len(allowed) <= self.settings.exact_search_limit:
+                within = [self.lexical.ids[i] for i in allowed]
+            dense = self.store.search(vector, n, filters, within)
+        lexical = self.lexical.search(question, n, allowed) if mode != "dense" else []
         structural = []
         if mode == "hybrid":
             structural = query.structural_ranking(
-                question, info, self.sections, lambda c: filters.allows(self.metas[c.document])
+                question,
+                info,
+                self.sections,
+                (lambda c: True) if docs is None else (lambda c: c.document in docs),
             )
-        by_id = {c.id: c for c, _ in (*dense, *lexical)} | {i: self.by_id[i] for i in structural}
+        chunks = {c.id: c for c, _ in dense}
         dense_scores = {c.id: s for c, s in dense}
-        lex_scores = {c.id: s for c, s in lexical}
+        lex_scores = dict(lexical)
         if mode == "dense":
             fused = sorted(dense_scores.items(), key=lambda kv: -kv[1])
         elif mode == "bm25":
@@ -141,22 +174,28 @@ class Retriever:
                 k=self.settings.rrf_k,
                 weights=[1.0, 1.0, self.settings.structural_weight],
             )
+        # One read for the texts and vectors the rankings did not bring: lexical and structural
+        # candidates (their cosine decides abstention and the passage margin), and with a topic
+        # every candidate, as similarity to the topic alone decides support (see query.topic).
+        wanted = [cid for cid, _ in fused if support is not None or cid not in chunks]
+        fetched = self.store.fetch(wanted)
+        chunks |= {cid: chunk for cid, (chunk, _) in fetched.items() if cid not in chunks}
         if support is not None:
-            # Similarity to the topic alone (see query.topic) decides support and margins.
-            dense_scores = self.store.similarities(support, [cid for cid, _ in fused])
-        missing = [cid for cid, _ in fused if cid not in dense_scores]
-        if missing:
-            # Lexical-only candidates still need a cosine, for abstention and the passage margin.
-            dense_scores |= self.store.similarities(vector, missing)
+            dense_scores = {cid: float(v @ support) for cid, (_, v) in fetched.items()}
+        else:
+            dense_scores |= {cid: float(v @ vector) for cid, (_, v) in fetched.items()}
         named = set(structural)
         return [
             Hit(
-                chunk=by_id[cid],
-                meta=self.metas[by_id[cid].document],
+                chunk=chunks[cid],
+                meta=self.metas[chunks[cid].document],
                 score=score,
                 dense=dense_scores.get(cid),
                 lexical=lex_scores.get(cid),
                 named=cid in named,
             )
             for cid, score in fused
+            # A chunk gone from the store since the rankings were made (an ingest switched
+            # generations meanwhile) is left out.
+            if cid in chunks
         ]

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     candidates: int = Field(
         30, description="Candidates taken from each retriever (dense and BM25) before fusion."
     )
+    exact_search_limit: int = Field(
+        500,
+        description="When filters (or a review the question names) allow at most this many "
+        "chunks, dense search compares the question with each of their stored vectors instead "
+        "of searching Chroma's graph, which is slow for a few allowed chunks in a large index "
+        "(evals/BENCHMARKS.md).",
+    )
     fusion: Literal["rrf", "convex"] = Field(
         "rrf", description="How dense and BM25 rankings are fused: reciprocal rank or convex."
     )

@@ -14,7 +14,7 @@ import contextlib
 import json
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -83,6 +83,9 @@ class Store:
         self._pointer = self.client.get_or_create_collection(
             f"{self.base}__pointer", embedding_function=None
         )
+        # Collection handles of the generations read, by (generation, build): a build is
+        # never rebuilt under the same id, so a handle stays valid while its build is active.
+        self._handles: dict[tuple[int, str | None], _Generation] = {}
 
     # -- generations -------------------------------------------------------------------------
 
@@ -151,10 +154,17 @@ class Store:
                         self.client.delete_collection(name)
 
     def _current(self, generation: int | None = None) -> _Generation:
-        gen = self.active_generation() if generation is None else generation
-        if gen is None:
+        if generation is not None:
+            return self._collections(generation)
+        got = self._pointer.get(ids=[_POINTER_ID])
+        if not got["ids"]:
             raise IndexMissing("no index yet: run `rag ingest` (or `make index`) to build it")
-        return self._collections(gen)
+        md = got["metadatas"][0]
+        key = (md["generation"], md.get("build"))
+        if key not in self._handles:
+            # Only the active build's handles are worth keeping.
+            self._handles = {key: self._collections(md["generation"])}
+        return self._handles[key]
 
     def _active(self) -> tuple[Any, Any]:
         """The active generation's chunk and document collections."""
@@ -184,26 +194,33 @@ class Store:
         )
 
     def chunks(self, generation: int | None = None) -> list[Chunk]:
-        """Every indexed chunk (for the lexical index and for evaluation)."""
-        out: list[Chunk] = []
-        for got in pages(self._current(generation).chunks, ["documents", "metadatas"]):
-            out += [
-                chunk_from_record(i, t, m)
-                for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])
-            ]
-        return out
+        """Every indexed chunk (for evaluation and the trainer pages)."""
+        return [c for page in self.chunk_pages(generation) for c in page]
 
     def count(self) -> int:
         """Number of chunks in the active generation (0 before the first ingest)."""
         gen = self.active_generation()
         return 0 if gen is None else self._collections(gen).chunks.count()
 
-    def search(self, vector: np.ndarray, n: int, filters: Filters) -> list[tuple[Chunk, float]]:
-        """Nearest chunks to `vector` with their cosine similarity, best first."""
+    def search(
+        self,
+        vector: np.ndarray,
+        n: int,
+        filters: Filters,
+        within: Sequence[str] | None = None,
+    ) -> list[tuple[Chunk, float]]:
+        """Nearest chunks to `vector` with their cosine similarity, best first.
+
+        With `within` (the ids the filters allow, when they are few), the search is exact over
+        those chunks' stored vectors: Chroma's filtered graph search visits most of a large
+        index to find a few allowed chunks (about 130 ms at 100k chunks, against 1 ms here).
+        """
+        if within is not None:
+            sims = self.similarities(vector, within)
+            best = sorted(sims, key=lambda i: -sims[i])[:n]
+            found = self.chunks_by_id(best)
+            return [(found[i], sims[i]) for i in best if i in found]
         chunks = self._current().chunks
-        n = min(n, chunks.count())
-        if n == 0:
-            return []
         got = chunks.query(
             query_embeddings=[vector.tolist()],
             n_results=n,
@@ -217,8 +234,41 @@ class Store:
             )
         ]
 
+    def chunks_by_id(self, ids: Sequence[str]) -> dict[str, Chunk]:
+        """The stored chunks with these ids (those still indexed), by id."""
+        if not ids:
+            return {}
+        got = self._current().chunks.get(ids=list(ids), include=["documents", "metadatas"])
+        return {
+            i: chunk_from_record(i, t, m)
+            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])
+        }
+
+    def fetch(self, ids: Sequence[str]) -> dict[str, tuple[Chunk, np.ndarray]]:
+        """The stored chunks with these ids and their vectors (those still indexed), by id."""
+        if not ids:
+            return {}
+        got = self._current().chunks.get(
+            ids=list(ids), include=["documents", "metadatas", "embeddings"]
+        )
+        vectors = np.asarray(got["embeddings"], dtype=np.float32)
+        return {
+            i: (chunk_from_record(i, t, m), v)
+            for i, t, m, v in zip(got["ids"], got["documents"], got["metadatas"], vectors)
+        }
+
+    def chunk_pages(self, generation: int | None = None) -> Iterator[list[Chunk]]:
+        """Every indexed chunk, a page at a time, so a large index is never held whole."""
+        for got in pages(self._current(generation).chunks, ["documents", "metadatas"]):
+            yield [
+                chunk_from_record(i, t, m)
+                for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])
+            ]
+
     def similarities(self, vector: np.ndarray, ids: Sequence[str]) -> dict[str, float]:
         """Cosine similarity of `vector` to the stored embeddings of the given chunks."""
+        if not ids:
+            return {}
         got = self._current().chunks.get(ids=list(ids), include=["embeddings"])
         if not got["ids"]:
             return {}

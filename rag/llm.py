@@ -156,9 +156,9 @@ class LlamaCppChat(BaseChatModel):
     def _llm_type(self) -> str:
         return "llamacpp"
 
-    def _sampling(self, stop: list[str] | None) -> dict:
+    def _sampling(self, stop: list[str] | None, max_tokens: int | None) -> dict:
         return dict(
-            max_tokens=self.max_tokens,
+            max_tokens=min(max_tokens or self.max_tokens, self.max_tokens),
             temperature=self.temperature,
             # Greedy unless a temperature is set: top_k=1 leaves one candidate token.
             top_k=1 if self.temperature <= 0 else 40,
@@ -166,15 +166,12 @@ class LlamaCppChat(BaseChatModel):
             stop=stop or None,
         )
 
-    def _call(self, messages: Sequence[BaseMessage], stop: list[str] | None, stream: bool):
+    def _call(self, messages: Sequence[BaseMessage], stop, stream: bool, max_tokens=None):
+        sampling = self._sampling(stop, max_tokens)
         if self.plain:
-            return self.llama.create_completion(
-                _prompt(messages), **self._sampling(stop), stream=stream
-            )
+            return self.llama.create_completion(_prompt(messages), **sampling, stream=stream)
         turns = [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
-        return self.llama.create_chat_completion(
-            messages=turns, **self._sampling(stop), stream=stream
-        )
+        return self.llama.create_chat_completion(messages=turns, **sampling, stream=stream)
 
     def _generate(
         self,
@@ -184,7 +181,8 @@ class LlamaCppChat(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         with self._lock:
-            choice = self._call(messages, stop, stream=False)["choices"][0]
+            out = self._call(messages, stop, False, kwargs.get("max_tokens"))
+        choice = out["choices"][0]
         text = choice["text"] if self.plain else choice["message"].get("content") or ""
         meta = {"finish_reason": choice.get("finish_reason")}
         message = AIMessage(content=text or "", response_metadata=meta)
@@ -198,7 +196,7 @@ class LlamaCppChat(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         with self._lock:
-            for part in self._call(messages, stop, stream=True):
+            for part in self._call(messages, stop, True, kwargs.get("max_tokens")):
                 choice = part["choices"][0]
                 piece = choice["text"] if self.plain else choice["delta"].get("content")
                 meta = (
@@ -249,12 +247,21 @@ def _text(message: BaseMessage) -> str:
     return "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content)
 
 
+def _budget(model: BaseChatModel, max_tokens: int | None) -> dict:
+    # A smaller token budget for one call; only the llama.cpp adapter takes it per call.
+    return {"max_tokens": max_tokens} if max_tokens and isinstance(model, LlamaCppChat) else {}
+
+
 def complete(
-    model: BaseChatModel, messages: Sequence[BaseMessage], stop: list[str] | None = None
+    model: BaseChatModel,
+    messages: Sequence[BaseMessage],
+    stop: list[str] | None = None,
+    max_tokens: int | None = None,
 ) -> Reply:
-    """The model's reply; any provider failure becomes LLMUnavailable."""
+    """The model's reply (at most `max_tokens` long, where the provider allows a per-call
+    limit); any provider failure becomes LLMUnavailable."""
     try:
-        message = model.invoke(list(messages), stop=stop)
+        message = model.invoke(list(messages), stop=stop, **_budget(model, max_tokens))
     except LLMUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001 - providers raise many types; all mean "unavailable"
@@ -272,12 +279,13 @@ def stream(
     messages: Sequence[BaseMessage],
     stop: list[str] | None = None,
     ending: dict | None = None,
+    max_tokens: int | None = None,
 ) -> Iterator[str]:
     """The model's reply as text pieces while it is generated; failures become LLMUnavailable.
 
     `ending`, when given, gets "truncated": True when the reply was cut short."""
     try:
-        for chunk in model.stream(list(messages), stop=stop):
+        for chunk in model.stream(list(messages), stop=stop, **_budget(model, max_tokens)):
             if ending is not None and _truncated(chunk.response_metadata or {}):
                 ending["truncated"] = True
             piece = _text(chunk)

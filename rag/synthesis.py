@@ -69,6 +69,8 @@ class Request:
     passage: int | None = None
     # Where a base model's reply ends (it would go on to invent the next question).
     stop: tuple[str, ...] = ()
+    # Most tokens for this call: one passage's share of settings.llm_max_tokens.
+    max_tokens: int | None = None
 
 
 @cache
@@ -103,7 +105,7 @@ def passage_text(passage: Passage) -> str:
 
 
 def prompting(model: BaseChatModel, settings: Settings) -> str:
-    """ "numbered" or "per-passage": settings.llm_prompting, with auto decided by the model."""
+    """How to ask the model, "numbered" or "per-passage"; auto is decided by the model."""
     if settings.llm_prompting != "auto":
         return settings.llm_prompting
     return "per-passage" if continues_text(model) else "numbered"
@@ -123,17 +125,21 @@ def requests(
         return [Request(tuple(messages), prompt)]
     out = []
     base = continues_text(model)
+    # The answer's token budget is shared by its calls, so one reply cannot ramble on (Gemma
+    # repeated itself for up to 34 sentences in one 400-token line).
+    share = max(1, settings.llm_max_tokens // len(passages))
     for p in passages:
         text = passage_text(p)
         messages = load_prompt("answer_passage").format_messages(
-            passage=f"{p.heading}\n{text}", question=question, source="The passage"
+            passage=f"{p.heading}\n{text}", question=question
         )
         start = str(messages[-1].content) if messages[-1].type == "ai" else ""
         if start and not base:
             # A chat model would take the opening words as a finished turn of its own.
             messages, start = messages[:-1], ""
         prompt = "\n".join(str(m.content) for m in messages).replace(text, "\n")
-        out.append(Request(tuple(messages), prompt, start, p.n, ("\n",) if base else ()))
+        stop = ("\n",) if base else ()
+        out.append(Request(tuple(messages), prompt, start, p.n, stop, share))
     return out
 
 
@@ -325,7 +331,7 @@ def synthesise(
         return Synthesis(fallback, (), "", True)
     replies = []
     for request in requests(question, passages, model, settings):
-        reply = complete(model, request.messages, list(request.stop) or None)
+        reply = complete(model, request.messages, list(request.stop) or None, request.max_tokens)
         replies.append((request, reply.text, reply.truncated))
     return verify_replies(replies, passages, fallback, documents, verify, settings)
 
@@ -350,7 +356,8 @@ def stream_synthesis(
     replies = []
     for request in requests(question, passages, model, settings):
         reply, done, ending = "", 0, {}
-        for piece in stream(model, request.messages, list(request.stop) or None, ending):
+        stop = list(request.stop) or None
+        for piece in stream(model, request.messages, stop, ending, request.max_tokens):
             reply += piece
             # Every sentence but the last is complete: a later one has begun.
             finished = reply_sentences(request, reply)[:-1]

@@ -42,7 +42,7 @@ def gemma_app(settings, pipeline, tmp_path, gguf, monkeypatch):
         "RAG_CORPUS_DIR": str(settings.corpus_dir),
         "RAG_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"),
         "RAG_LLM": f"llamacpp:{gguf}",
-        "RAG_LLM_MAX_TOKENS": "160",
+        "RAG_LLM_MAX_TOKENS": "240",
         "RAG_LLM_PASSAGES": "3",
     }
     for key, value in env.items():

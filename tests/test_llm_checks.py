@@ -173,11 +173,15 @@ def test_a_base_model_is_given_the_prompt_as_text_to_continue(settings):
     messages = [SystemMessage("Intro."), HumanMessage("Question: q\nAnswer:"), AIMessage("It")]
     assert _prompt(messages) == "Intro.\n\nQuestion: q\nAnswer: It"
     prompt = load_prompt("answer_passage")
-    assert set(prompt.input_variables) == {"passage", "question", "source"}
+    assert set(prompt.input_variables) == {"passage", "question"}
     fake = FakeListChatModel(responses=["x"])
     assert not continues_text(fake) and prompting(fake, settings) == "numbered"
     each = settings.model_copy(update={"llm_prompting": "per-passage"})
     (one,) = requests("q?", [passage()], fake, each)
     # A chat model is not given the answer's opening words: it would take them as its turn.
     assert one.start == "" and one.passage == 1 and one.messages[-1].type == "human"
+    # The answer's token budget is shared by its calls.
+    assert one.max_tokens == settings.llm_max_tokens
+    two = requests("q?", [passage(), Passage(2, passage().hit)], fake, each)
+    assert [r.max_tokens for r in two] == [settings.llm_max_tokens // 2] * 2
     assert "Staff did not record" not in one.prompt and "Question: q?" in one.prompt

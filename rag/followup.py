@@ -16,7 +16,7 @@ from langchain_core.language_models import BaseChatModel
 
 from rag.claims import QUOTE, parse_markers, split_sentences, strip_markers
 from rag.errors import LLMUnavailable
-from rag.llm import generate
+from rag.llm import complete, continues_text, generate
 from rag.models import Hit
 from rag.settings import Settings
 from rag.synthesis import format_passages, load_prompt, number_passages
@@ -65,7 +65,8 @@ def rewrite_followup(history: Sequence[Any], question: str, model: BaseChatModel
         history=format_history(history), question=question.strip()
     )
     try:
-        raw = generate(model, messages)
+        # Only the first line is used; a base model would otherwise write on to its token limit.
+        raw = complete(model, messages, ["\n"] if continues_text(model) else None).text
     except LLMUnavailable as exc:
         log.warning("follow-up not rewritten: %s", exc)
         return question

@@ -26,6 +26,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from evals.bench_report import render
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
 OUT = ROOT / "evals" / "BENCHMARKS.md"
@@ -98,24 +100,46 @@ def _write(docs: list[tuple[str, str]], folder: Path) -> Path:
 
 
 def stage_encode(folder: Path) -> dict:
-    """Raw SentenceTransformer.encode on exactly the texts ingest embeds, at each batch size."""
+    """Raw SentenceTransformer.encode on exactly the texts ingest embeds, at each batch size.
+
+    Ingest embeds each chunk's search text and its candidate quote sentences (see
+    rag.answer.scored_spans); rates are in chunks per second either way. The chunk texts alone
+    (what ingest embedded before sentence vectors were stored) are timed at the best batch size.
+    """
     from rag import ingest
+    from rag.answer import scored_spans
     from rag.chunk import chunk_document
     from rag.embed import Embedder
     from rag.retrieve import search_text
 
     settings = _settings(folder.parent)
     docs = ingest.load([folder], settings).documents
-    texts = [search_text(c, d.meta) for d in docs for c in chunk_document(d, settings)]
+    chunks = [(c, d.meta) for d in docs for c in chunk_document(d, settings)]
+    searched = [search_text(c, meta) for c, meta in chunks]
+    sentences = [
+        c.text[s.start - c.start : s.end - c.start] for c, _ in chunks for s in scored_spans(c)
+    ]
+    texts = searched + sentences
     model = Embedder(settings).model
     model.encode(texts[:64], batch_size=32)  # warm up
     rates = {}
     for bs in BATCH_SIZES:
         t = time.perf_counter()
         model.encode(texts, batch_size=bs, normalize_embeddings=True, show_progress_bar=False)
-        rates[bs] = len(texts) / (time.perf_counter() - t)
+        rates[bs] = len(chunks) / (time.perf_counter() - t)
     best = max(rates, key=rates.get)
-    return {"chunks": len(texts), "rates": rates, "best_batch": best, "best_rate": rates[best]}
+    t = time.perf_counter()
+    model.encode(searched, batch_size=best, normalize_embeddings=True, show_progress_bar=False)
+    chunk_only = len(chunks) / (time.perf_counter() - t)
+    return {
+        "chunks": len(chunks),
+        "sentences": len(sentences),
+        "chars": {"chunks": sum(map(len, searched)), "sentences": sum(map(len, sentences))},
+        "rates": rates,
+        "best_batch": best,
+        "best_rate": rates[best],
+        "chunk_texts_only_rate": chunk_only,
+    }
 
 
 def stage_ingest(folder: Path, index: Path) -> dict:
@@ -129,6 +153,7 @@ def stage_ingest(folder: Path, index: Path) -> dict:
     seconds = time.perf_counter() - t
     return {
         "chunks": report.sync.chunks_embedded,
+        "sentences": report.sync.sentences_embedded,
         "seconds": seconds,
         "rate": report.sync.chunks_embedded / seconds,
         "peak_mib": _peak_mib(),
@@ -138,17 +163,19 @@ def stage_ingest(folder: Path, index: Path) -> dict:
 def stage_build_scale(n_chunks: int, index: Path) -> dict:
     """A large index from synthetic documents, built through Store.sync.
 
-    Real vectors for a pool of distinct texts, and for the rest a pool vector plus noise: the
-    load on Chroma and BM25 is real, and building takes minutes instead of hours of embedding.
+    Real vectors for the real corpus and a pool of distinct texts, and for the rest a pool
+    vector plus noise: the load on Chroma and BM25 is real (chunks and their candidate quote
+    sentences), and building takes minutes instead of hours of embedding.
     """
     import numpy as np
 
+    from rag.answer import scored_spans
     from rag.chunk import chunk_document
     from rag.embed import Embedder
     from rag.ingest import content_hash, load
     from rag.models import DocMeta, Document
     from rag.retrieve import search_text
-    from rag.store import Store
+    from rag.store import Encoder, Store
 
     settings = _settings(index)
     t0 = time.perf_counter()
@@ -163,24 +190,42 @@ def stage_build_scale(n_chunks: int, index: Path) -> dict:
     pool_texts = [search_text(c, d.meta) for d, _, cs in prepared[5:40] for c in cs][:512]
     pool = embedder.embed(pool_texts)
     rng = np.random.default_rng(7)
-    real_ids = {d.id for d in real}
 
-    def embed(items):
-        out = pool[rng.integers(0, len(pool), len(items))]
+    def quotable(c):
+        return [(s.start, s.end) for s in scored_spans(c)]
+
+    # Texts of the real corpus (chunk search texts and sentences) get their real vectors, each
+    # embedded once; recombined paragraphs repeat corpus sentences, which then share them.
+    real_texts = list(
+        {
+            t: None
+            for d, _, cs in prepared[: len(real)]
+            for c in cs
+            for t in (
+                search_text(c, d.meta),
+                *(c.text[a - c.start : b - c.start] for a, b in quotable(c)),
+            )
+        }
+    )
+    real_vectors = dict(zip(real_texts, embedder.embed(real_texts)))
+
+    def embed(texts):
+        out = pool[rng.integers(0, len(pool), len(texts))]
         out = out + rng.normal(0, 0.02, out.shape).astype(np.float32)
         out = (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
-        rows = [k for k, (c, _) in enumerate(items) if c.document in real_ids]
-        if rows:
-            out[rows] = embedder.embed([search_text(*items[k]) for k in rows])
+        for k, t in enumerate(texts):
+            if t in real_vectors:
+                out[k] = real_vectors[t]
         return out
 
     t1 = time.perf_counter()
-    report = Store(settings).sync(prepared, embed, batch=1024)
+    report = Store(settings).sync(prepared, Encoder(embed, search_text, quotable), batch=1024)
     t2 = time.perf_counter()
     return {
         "chunks": n,
         "documents": len(docs),
         "stored": report.chunks_total,
+        "sentences": report.sentences_embedded,
         "prepare_seconds": t1 - t0,
         "store_seconds": t2 - t1,
         "peak_mib": _peak_mib(),
@@ -188,7 +233,9 @@ def stage_build_scale(n_chunks: int, index: Path) -> dict:
 
 
 def stage_query(index: Path, n_queries: int) -> dict:
-    """`Pipeline.ask` latency with the model loaded, and the memory the retriever holds."""
+    """`Pipeline.ask` latency with the model loaded, its parts, and the retriever's memory."""
+    from rag import query
+    from rag.answer import compose
     from rag.models import Filters
     from rag.pipeline import Pipeline
 
@@ -200,11 +247,10 @@ def stage_query(index: Path, n_queries: int) -> dict:
     pipe.embedder.embed(["warm up"])
     before = _rss_mib()
     t = time.perf_counter()
-    pipe.retriever  # noqa: B018 - loads the chunks and builds BM25
+    r = pipe.retriever  # reads every chunk once: BM25, the section index, the vocabulary
     load_seconds = time.perf_counter() - t
     retriever_mib = _rss_mib() - before
-    bm25 = pipe.retriever.lexical.bm25
-    bm25_mib = sum(a.nbytes for a in bm25.scores.values() if hasattr(a, "nbytes")) / 2**20
+    bm25_mib = sum(a.nbytes for a in r.lexical.bm25.scores.values() if hasattr(a, "nbytes")) / 2**20
     pipe.ask(questions[0])
     asked = (questions * (1 + n_queries // len(questions)))[:n_queries]
     times, search_times = [], []
@@ -212,20 +258,42 @@ def stage_query(index: Path, n_queries: int) -> dict:
         t = time.perf_counter()
         pipe.ask(q)
         times.append((time.perf_counter() - t) * 1000)
-    # Retrieval alone (embed the question, dense + BM25 + fusion): the part that grows with scale.
-    parts: dict[str, list[float]] = {"embed": [], "dense": [], "bm25": []}
+    # The parts, each called the way Pipeline.ask calls it (a question that names a review is
+    # searched within that review: filtered dense search and BM25).
+    n, settings = pipe.settings.candidates, pipe.settings
+    parts: dict[str, list[float]] = {
+        k: [] for k in ("understand", "embed", "dense", "bm25", "structural", "answer")
+    }
     for q in asked:
         t = time.perf_counter()
-        pipe.search(q)
+        hits, vector = pipe.search(q)
         search_times.append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
-        vector = pipe.embedder.embed_one(q)
+        t0 = time.perf_counter()
+        info = r.understand(q)
         t1 = time.perf_counter()
-        pipe.store.search(vector, pipe.settings.candidates, Filters())
+        topic = query.topic(q, info, r.metas) if info.documents else ""
+        pipe.embedder.embed([q, topic] if topic else [q])
         t2 = time.perf_counter()
-        pipe.retriever.lexical.search(q, pipe.settings.candidates, Filters())
+        f = Filters(documents=info.documents) if info.documents else Filters()
+        docs = {d for d, m in r.metas.items() if f.allows(m)} if f else None
+        allowed = None if docs is None else r.lexical.positions(list(docs))
+        within = None
+        if allowed is not None and len(allowed) <= settings.exact_search_limit:
+            within = [r.lexical.ids[i] for i in allowed]
+        pipe.store.search(vector, n, f, within)
         t3 = time.perf_counter()
-        for name, ms in zip(parts, (t1 - t, t2 - t1, t3 - t2)):
+        r.lexical.search(q, n, allowed)
+        t4 = time.perf_counter()
+        query.structural_ranking(
+            q,
+            info,
+            r.sections,
+            (lambda c: True) if docs is None else (lambda c, docs=docs: c.document in docs),
+        )
+        t5 = time.perf_counter()
+        compose(q, hits, vector, pipe.document, pipe.sentence_vectors, pipe._verify, settings)
+        t6 = time.perf_counter()
+        for name, ms in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5)):
             parts[name].append(ms * 1000)
     return {
         "chunks": pipe.store.count(),
@@ -234,7 +302,9 @@ def stage_query(index: Path, n_queries: int) -> dict:
         "p95_ms": _pct(times, 95),
         "search_p50_ms": _pct(search_times, 50),
         "search_p95_ms": _pct(search_times, 95),
+        **{f"{name}_p50_ms": _pct(ms, 50) for name, ms in parts.items()},
         **{f"{name}_p95_ms": _pct(ms, 95) for name, ms in parts.items()},
+        "filtered_share": sum(bool(r.understand(q).documents) for q in asked) / len(asked),
         "retriever_load_s": load_seconds,
         "retriever_mib": retriever_mib,
         "bm25_arrays_mib": bm25_mib,
@@ -274,120 +344,6 @@ def _child(stage: str, *args) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-# -- report -----------------------------------------------------------------------------------
-
-
-def _report(cmd: str, r: dict) -> str:
-    enc, ing = r["encode"], r["ingest"]
-    rows = [
-        "# Benchmarks",
-        "",
-        f"Command: `{cmd}`  ",
-        f"Date: {r['date']}  ",
-        f"Machine: {r['machine']}",
-        "",
-        "All figures below come from this one run. Each stage ran in its own process.",
-        "",
-        "## Ingest throughput",
-        "",
-        f"{enc['chunks']} chunks of synthetic review documents (corpus paragraphs recombined); "
-        f"raw encode and ingest were run alternately, {r.get('rounds', 1)} rounds, and each "
-        "figure is its best round.",
-        "",
-        "| what | chunks/s |",
-        "| --- | ---: |",
-        *(
-            f"| raw `SentenceTransformer.encode`, batch {bs} | {rate:.1f} |"
-            for bs, rate in enc["rates"].items()
-        ),  # fmt: skip
-        f"| **`rag ingest` (read, chunk, embed, write Chroma)** | **{ing['rate']:.1f}** |",
-        "",
-        f"Ratio to raw encode at its best batch size ({enc['best_batch']}): "
-        f"**{ing['rate'] / enc['best_rate']:.2f}** (target >= 0.80). "
-        f"Peak memory of the ingest process: {ing['peak_mib']:.0f} MiB.",
-        "",
-        "## Query latency, memory and cold start",
-        "",
-        "`Pipeline.ask` (what `rag ask` runs) with the model already loaded, over the gold "
-        "questions; cold start is a fresh `python -m rag ask` process, launch to answer.",
-        "",
-        "| index | chunks | queries | ask p50 ms | ask p95 ms | target p95 | retrieval p50 ms "
-        "| retrieval p95 ms | query peak MiB | retriever MiB | BM25 arrays MiB "
-        "| retriever load s | cold start s |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-        "| ---: |",
-    ]
-    for name, target in (("x1", 150), ("scale", 400)):
-        q = r.get(f"query_{name}")
-        if q:
-            rows.append(
-                f"| {'corpus x1' if name == 'x1' else 'synthetic'} | {q['chunks']:,} | "
-                f"{q['queries']} | {q['p50_ms']:.0f} | {q['p95_ms']:.0f} | <= {target} | "
-                f"{q['search_p50_ms']:.0f} | {q['search_p95_ms']:.0f} | {q['peak_mib']:.0f} | "
-                f"{q['retriever_mib']:.0f} | {q['bm25_arrays_mib']:.1f} | "
-                f"{q['retriever_load_s']:.1f} | {r[f'cold_{name}']:.1f} |"
-            )
-    for name in ("x1", "scale"):
-        q = r.get(f"query_{name}")
-        if q:
-            rows.append(
-                f"\nRetrieval parts at {q['chunks']:,} chunks, p95: question embedding "
-                f"{q['embed_p95_ms']:.0f} ms, Chroma dense search {q['dense_p95_ms']:.0f} ms, "
-                f"BM25 {q['bm25_p95_ms']:.0f} ms; the rest of retrieval is fusion and the "
-                "structural (section-number) ranking."
-            )
-    b = r.get("build_scale")
-    if b:
-        rows += [
-            "",
-            f"Synthetic index: {b['stored']:,} chunks in {b['documents']:,} documents, built in "
-            f"{b['prepare_seconds']:.0f} s (make and chunk) + {b['store_seconds']:.0f} s "
-            f"(Store.sync into Chroma); peak memory of that process {b['peak_mib']:.0f} MiB. "
-            "Its vectors are a pool of 512 real embeddings plus noise (load only, not quality).",
-        ]
-    rows += ["", "## Notes", "", *_notes(r), ""]
-    return "\n".join(rows)
-
-
-def _notes(r: dict) -> list[str]:
-    """What the figures mean, and the design choices they support."""
-    out = []
-    if "ingest_x1" in r:
-        i = r["ingest_x1"]
-        out.append(
-            f"- Ingest of the real corpus (x1, {i['chunks']} chunks): {i['seconds']:.1f} s, "
-            f"peak {i['peak_mib']:.0f} MiB; most of an ingest process's memory is the model "
-            "and torch."
-        )
-    q, b = r.get("query_scale"), r.get("build_scale")
-    if q and b:
-        per_chunk = q["retriever_mib"] * 1024 / q["chunks"]
-        out += [
-            f"- BM25 at scale: the bm25s score arrays take {q['bm25_arrays_mib']:.0f} MiB at "
-            f"{q['chunks']:,} chunks and a query costs {q['bm25_p95_ms']:.0f} ms (p95), so the "
-            "in-memory bm25s index fits and stays; a persisted bm25s index or Chroma's "
-            "full-text search would not save much. The larger per-process cost is the "
-            f"retriever's cache of chunk texts ({q['retriever_mib']:.0f} MiB, about "
-            f"{per_chunk:.1f} KiB per chunk, loaded from Chroma in {q['retriever_load_s']:.0f} s "
-            "on the first question), which the BM25 index, the structural section-number "
-            "ranking and the question-vocabulary check share. It grows linearly with the "
-            "corpus: the ~70k chunks of a 1,400-review national repository would need about "
-            f"{per_chunk * 70_000 / 1024:.0f} MiB per app process.",
-            "- Query latency at scale: dense search in Chroma and BM25 stay in tens of "
-            "milliseconds; most of the retrieval time at 100k is the structural ranking "
-            "(rag/query.py), which scans every chunk in Python on each question. Answer "
-            "composition adds the embedding of candidate sentences (rag/answer.py).",
-            "- The synthetic index holds the five real corpus documents (real vectors) plus "
-            "recombined paragraphs, so the gold questions are answered from it; its other "
-            "vectors are a pool of real embeddings plus noise, for load only.",
-        ]
-    out.append(
-        "- The machine is shared with other engineers' test runs, so absolute figures vary "
-        "from run to run; ratios are measured within one run."
-    )
-    return out
-
-
 def main() -> None:
     """Run every stage and write evals/BENCHMARKS.md."""
     ap = argparse.ArgumentParser(description=__doc__)
@@ -423,7 +379,12 @@ def main() -> None:
             print("round", n, encodes[-1], ingests[-1], flush=True)
         rates = {bs: max(e["rates"][bs] for e in encodes) for bs in encodes[0]["rates"]}
         best = max(rates, key=rates.get)
-        r["encode"] = encodes[0] | {"rates": rates, "best_batch": best, "best_rate": rates[best]}
+        r["encode"] = encodes[0] | {
+            "rates": rates,
+            "best_batch": best,
+            "best_rate": rates[best],
+            "chunk_texts_only_rate": max(e["chunk_texts_only_rate"] for e in encodes),
+        }
         r["ingest"] = max(ingests, key=lambda i: i["rate"])
         r["rounds"] = a.rounds
 
@@ -439,8 +400,13 @@ def main() -> None:
         r["query_scale"] = _child("query", big, a.queries)
         r["cold_scale"] = cold_start(big)
         print("scale", r["query_scale"], r["cold_scale"], flush=True)
-    a.out.write_text(_report(cmd, r), encoding="utf-8")
-    (a.out.with_suffix(".json")).write_text(json.dumps(r, indent=1), encoding="utf-8")
+    # The figures this run replaces, for the comparison at the end of the report.
+    previous_file = a.out.with_suffix(".json")
+    previous = (
+        json.loads(previous_file.read_text(encoding="utf-8")) if previous_file.exists() else {}
+    )
+    a.out.write_text(render(cmd, r, previous), encoding="utf-8")
+    previous_file.write_text(json.dumps(r, indent=1), encoding="utf-8")
     print(f"wrote {a.out}")
 
 

@@ -205,9 +205,10 @@ def _assemble(
                 n = cite(by_n[pn], a, b, by_n[pn].hit.chunk.text[a:b])
                 if n is not None:
                     numbers.append(n)
+        if not show:
+            continue  # a reply left out is left out whole, flagged sentences too
         if check.kept and numbers:
-            if show:
-                shown.append(_place_markers(body, list(dict.fromkeys(numbers))))
+            shown.append(_place_markers(body, list(dict.fromkeys(numbers))))
         elif settings.llm_unsupported == "flag":
             shown.append(f"{FLAG} {body.replace(chr(34), '')}")
     return shown, citations

@@ -47,7 +47,7 @@ def gemma_app(settings, pipeline, tmp_path, gguf, monkeypatch):
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    for name in ("RAG_CHROMA_URL", "RAG_LLM_BASE_URL", "RAG_LLM_UNSUPPORTED"):
+    for name in ("RAG_CHROMA_URL", "RAG_LLM_BASE_URL", "RAG_LLM_UNSUPPORTED", "RAG_LLM_MIN_KEPT"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -103,8 +103,10 @@ def test_app_never_shows_a_failed_sentence_as_fact(gemma_app, pipeline):
     assert f"{counts['dropped']} sentence" in summary and "removed" in summary
     assert esc(summary) in [i.value for i in at.info]
 
-    # Flagging instead of dropping: the failed sentences are shown, marked, in red.
+    # Flagging instead of dropping (and every reply shown, however little of it passed): the
+    # failed sentences are shown, marked, in red.
     gemma_app.setenv("RAG_LLM_UNSUPPORTED", "flag")
+    gemma_app.setenv("RAG_LLM_MIN_KEPT", "0")
     at = ask(MADE_UP)
     answer = at.session_state["turns"][0]["answer"]
     flagged = [w for w in ui.written_sentences(answer) if not w.verified]

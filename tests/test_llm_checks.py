@@ -156,6 +156,12 @@ def test_a_reply_mostly_failing_is_left_out_while_another_is_shown(pipeline):
     assert answer.mode == "llm" and counts["kept"] == 2 and counts["shown"] == 1
     assert "left out with the rest of a reply" in ui.check_summary(answer)
     assert "Astronauts" not in answer.text
+    # A reply left out is left out whole: flagging does not bring its failed sentences back.
+    flagged = ask_per_passage(pipeline, replies, llm_unsupported="flag")
+    assert llm_counts(flagged)["flagged"] == 0 and "Astronauts" not in flagged.text
+    everything = ask_per_passage(pipeline, replies, llm_unsupported="flag", llm_min_kept=0.0)
+    assert llm_counts(everything)["flagged"] == 2
+    assert f"{FLAG} Astronauts orbit distant moons nightly." in everything.text
 
 
 def test_nothing_passing_falls_back_with_a_summary(pipeline):

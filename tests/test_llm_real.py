@@ -201,12 +201,15 @@ def test_per_passage_checks_catch_what_gemma_makes_up(pipeline, gemma_settings, 
         assert normalise(strip_markers(c.text)) not in shown
     assert_nothing_unverified(dropped.answer, pipeline)
 
-    # With flagging on, the same sentences are shown marked, without quotes or citations.
-    flag = gemma_settings.model_copy(update={"llm_unsupported": "flag"})
+    # With flagging on (and every reply shown, however little of it passed), the same
+    # sentences are shown marked, without quotes or citations.
+    flag = gemma_settings.model_copy(update={"llm_unsupported": "flag", "llm_min_kept": 0.0})
     flagged = synthesise(MADE_UP, hits, *args, flag)
     assert flagged.answer.mode == "llm"
     marked = [x for x in split_sentences(flagged.answer.text) if x.startswith(FLAG)]
     assert len(marked) == len(failed)
+    bodies = {normalise(strip_markers(c.text)).replace('"', "") for c in failed}
+    assert all(normalise(x.removeprefix(FLAG)).strip() in bodies for x in marked)
     assert all('"' not in x and not parse_markers(x) for x in marked)
     assert evaluate_llm_answer(flagged.answer)["sentences_flagged"] == len(failed)
     assert_nothing_unverified(flagged.answer, pipeline)

@@ -250,7 +250,7 @@ def _ground(claim: str, quoted: bool, passages: Sequence[Passage]) -> tuple[floa
     share, loose = grounding(
         claim, [p.hit.chunk.text for p in passages], " ".join(p.heading for p in passages)
     )
-    if quoted and not loose and not any(_checked(w) for w in _words(claim)):
+    if quoted and not any(_checked(w) for w in _words(claim)):
         return 1.0, ()
     return share, loose
 

@@ -15,8 +15,6 @@ import argparse
 import json
 import os
 import platform
-import random
-import re
 import resource
 import statistics
 import subprocess
@@ -27,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from evals.bench_report import render
+from evals.synthetic import synthetic_docs, write
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
@@ -63,37 +62,6 @@ def _settings(index: Path, **extra):
         llm=None,
         **extra,
     )
-
-
-def _paragraphs() -> list[str]:
-    paras = []
-    for f in sorted(CORPUS.glob("*.md")):
-        for block in re.split(r"\n\s*\n", f.read_text(encoding="utf-8")):
-            flat = " ".join(block.split())
-            if 200 <= len(flat) <= 700 and not flat.lower().startswith("recommendation"):
-                paras.append(flat)
-    return paras
-
-
-def synthetic_docs(n_chunks: int, seed: int = 7, recs: int = 20) -> list[tuple[str, str]]:
-    """Review-shaped documents recombined from corpus paragraphs: about one chunk per
-    recommendation. For load only, not quality."""
-    rng = random.Random(seed)
-    paras = _paragraphs()
-    docs = []
-    for d in range((n_chunks + recs - 1) // recs):
-        parts = [f"Synthetic review {d}\n\nThis synthetic review recombines corpus text.\n"]
-        for r in range(1, recs + 1):
-            parts.append(f"Recommendation {r}:\n{rng.choice(paras)}\n\n{rng.choice(paras)}\n")
-        docs.append((f"synthetic-{d:05d}", "\n".join(parts)))
-    return docs
-
-
-def _write(docs: list[tuple[str, str]], folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for doc_id, text in docs:
-        (folder / f"{doc_id}.md").write_text(text, encoding="utf-8")
-    return folder
 
 
 # -- stages, each run in a child process --------------------------------------------------------
@@ -369,7 +337,7 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
         tmp = Path(tmp)
-        folder = _write(synthetic_docs(a.throughput_chunks, seed=3), tmp / "through" / "docs")
+        folder = write(synthetic_docs(a.throughput_chunks, seed=3), tmp / "through" / "docs")
         # Interleaved rounds, best of each: other work on a shared machine only ever slows a
         # measurement down, so the best round is the closest to what the hardware can do.
         encodes, ingests = [], []

@@ -140,9 +140,10 @@ def test_question_shows_a_quote_and_a_checkable_citation(server, browser, pipeli
     quote.wait_for(timeout=ANSWER_MS)
     assert quote.is_visible()
     card = page.locator(".st-key-card_1_1")
-    card.wait_for(timeout=ANSWER_MS)
-    assert f"[1] {first.hit.meta.review}" in card.inner_text()
-    assert first.hit.chunk.section.split(" › ")[-1] in card.inner_text()
+    # The card is rendered element by element, so a one-off inner_text() can catch it half
+    # drawn (CI once saw the review line without the section); expect() retries until done.
+    expect(card).to_contain_text(f"[1] {first.hit.meta.review}", timeout=ANSWER_MS)
+    expect(card).to_contain_text(first.hit.chunk.section.split(" › ")[-1], timeout=ANSWER_MS)
 
     card.get_by_text("View in document").click()
     context = page.locator(".st-key-context_1_1")

@@ -239,8 +239,7 @@ def stage_query(index: Path, n_queries: int) -> dict:
         t0 = time.perf_counter()
         info = r.understand(q)
         t1 = time.perf_counter()
-        topic = query.topic(q, info, r.metas) if info.documents else ""
-        pipe.embedder.embed([q, topic] if topic else [q])
+        pipe.question_vectors(q, info)
         t2 = time.perf_counter()
         f = Filters(documents=info.documents) if info.documents else Filters()
         docs = {d for d, m in r.metas.items() if f.allows(m)} if f else None

@@ -15,7 +15,6 @@ from evals.run import gold_of, load_questions
 
 def main() -> int:
     """Print dev hit@1, hit@3 and MRR@10 for each fusion setting, best first."""
-    from rag import query
     from rag.models import Filters
     from rag.pipeline import Pipeline
     from rag.settings import Settings
@@ -31,9 +30,8 @@ def main() -> int:
         if not q["answerable"]:
             continue
         info = retriever.understand(q["question"])
-        topic = query.topic(q["question"], info, retriever.metas) if info.documents else ""
-        vectors = pipe.embedder.embed([q["question"], topic] if topic else [q["question"]])
-        prepared.append((q, info, vectors[0], vectors[1] if topic else None))
+        _, ranking, support = pipe.question_vectors(q["question"], info)
+        prepared.append((q, info, ranking, support))
 
     def measure(settings) -> tuple[float, float, float]:
         retriever.settings = settings

@@ -17,6 +17,15 @@ def rrf(
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
+def prefer(
+    fused: Sequence[tuple[str, float]], preferred: Sequence[str], k: int = 60, weight: float = 1.0
+) -> list[tuple[str, float]]:
+    """Fuse one more ranking into RRF scores: each preferred id gains weight / (k + its rank)."""
+    bonus = {doc_id: weight / (k + rank) for rank, doc_id in enumerate(preferred, start=1)}
+    scores = [(doc_id, score + bonus.get(doc_id, 0.0)) for doc_id, score in fused]
+    return sorted(scores, key=lambda kv: (-kv[1], kv[0]))
+
+
 def _min_max(scores: Mapping[str, float]) -> dict[str, float]:
     if not scores:
         return {}

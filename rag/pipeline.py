@@ -162,11 +162,33 @@ class Pipeline:
         retriever = self.retriever
         # `ask` has already read the question; reading it again would repeat the name matching.
         info = info or retriever.understand(q)
-        topic = query.topic(q, info, retriever.metas) if info.documents else ""
-        # One encode call for the question and, when it names a review, its topic.
-        vectors = self.embedder.embed([q, topic] if topic else [q])
+        vector, ranking, support = self.question_vectors(q, info)
+        return retriever.search(q, ranking, filters, info, support), vector
+
+    def question_vectors(
+        self, question: str, info: query.QueryInfo
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The question's vector, the one dense search ranks by, and the one support is judged by.
+
+        A question naming a review is searched within it, where the name is shared by every
+        passage and only its topic tells them apart; conversational frames ("what did the
+        review say about that?") are dropped for ranking too. Support is judged as calibrated:
+        by the topic when a review is named, else by the question as asked.
+        """
+        topic = query.topic(question, info, self.retriever.metas) if info.documents else ""
+        focus = query.focus(topic or question)
+        texts = [
+            question,
+            *([topic] if topic else []),
+            *([focus] if focus != (topic or question) else []),
+        ]
+        # One encode call for all of them.
+        vectors = self.embedder.embed(texts)
         vector, support = vectors[0], (vectors[1] if topic else None)
-        return retriever.search(q, vector, filters, info, support), vector
+        ranking = vectors[-1]
+        if support is None and len(texts) > 1:
+            support = vector
+        return vector, ranking, support
 
     def ask(
         self,

@@ -29,6 +29,21 @@ _ASKS_DURATION = re.compile(
     r"|\bhow many (?:minutes|hours|days|working days|weeks|months|years)\b|\bwithin how\b",
     re.IGNORECASE,
 )
+# Questions about what was done with a recommendation rather than what it said.
+_ASKS_RESPONSE = re.compile(
+    r"\brespon(?:d|ds|ded|se|ses)\b|\bprogress\b|\bupdates?\b|\bactions? taken\b"
+    r"|\bimplemented\b|\bwhat (?:has|have) been done\b|\bdone about\b",
+    re.IGNORECASE,
+)
+# Conversational frames that say nothing about the topic: "..., what did the review say about
+# that?", "Is there anything about ...". Left in, they pull the question's vector towards every
+# passage that talks about "the review".
+_FRAMES = re.compile(
+    r"\s*[-–—:,;]?\s*(?:so\s+)?what\s+(?:did|does|do|have|has)\s+(?:the\s+)?(?:reviews?|it|they)"
+    r"\s+(?:say|said|recommend(?:ed)?)\s+(?:about|on)\s+(?:that|this|it)\s*\??\s*$"
+    r"|^\s*(?:is|was)\s+there\s+anything\s+(?:in\s+the\s+reviews?\s+)?(?:about|on)\s+",
+    re.IGNORECASE,
+)
 # Capitalised words a question may use that say nothing about which document is meant.
 _COMMON_CAPS = {
     "i",
@@ -92,6 +107,7 @@ class QueryInfo:
     documents: tuple[str, ...] = ()
     unknown_names: tuple[str, ...] = ()
     asks_duration: bool = False
+    asks_response: bool = False
 
 
 def section_ref(section: str) -> tuple[str, int] | None:
@@ -206,6 +222,7 @@ def parse(question: str, metas: Mapping[str, DocMeta], vocab: set[str]) -> Query
         documents=mentioned_documents(question, metas),
         unknown_names=unknown_names(question, vocab),
         asks_duration=_ASKS_DURATION.search(question) is not None,
+        asks_response=_ASKS_RESPONSE.search(question) is not None,
     )
 
 
@@ -325,3 +342,10 @@ def topic(question: str, info: QueryInfo, metas: Mapping[str, DocMeta]) -> str:
         for name in sorted({*meta.aliases, meta.review or ""} - {""}, key=len, reverse=True):
             out = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", out, flags=re.IGNORECASE)
     return " ".join(out.split())
+
+
+def focus(text: str) -> str:
+    """The text without conversational frames that carry no topic; the text if little is left."""
+    out = " ".join(_FRAMES.sub(" ", text).split())
+    # "What did the review say about that?" alone is all frame: keep it as asked.
+    return out if len(out) > 10 else text

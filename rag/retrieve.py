@@ -13,7 +13,7 @@ import numpy as np
 import Stemmer
 
 from rag import query
-from rag.fusion import convex, rrf
+from rag.fusion import convex, prefer, rrf
 from rag.models import Chunk, ChunkRef, DocMeta, Filters, Hit
 from rag.settings import Settings
 from rag.store import Store
@@ -138,6 +138,13 @@ class Retriever:
         del tokens
         _release_freed_heap()
 
+    def _fuses_ranks(self) -> bool:
+        return self.settings.retrieval == "hybrid" and self.settings.fusion == "rrf"
+
+    def _is_response(self, cid: str, chunks: dict[str, Chunk]) -> bool:
+        kind = self.metas[chunks[cid].document].kind or ""
+        return "response" in kind.lower()
+
     def understand(self, question: str) -> query.QueryInfo:
         """What the question names: numbered sections, reviews, names the corpus never uses."""
         return query.parse(question, self.metas, self.vocabulary)
@@ -198,6 +205,13 @@ class Retriever:
             dense_scores = {cid: float(v @ support) for cid, (_, v) in fetched.items()}
         else:
             dense_scores |= {cid: float(v @ vector) for cid, (_, v) in fetched.items()}
+        if info.asks_response and self._fuses_ranks() and self.settings.response_weight:
+            # "How did X respond?" is best answered by the response, not by a briefing that
+            # repeats the same recommendation without it.
+            responses = [
+                cid for cid, _ in fused if cid in chunks and self._is_response(cid, chunks)
+            ]
+            fused = prefer(fused, responses, self.settings.rrf_k, self.settings.response_weight)
         named = set(structural)
         return [
             Hit(

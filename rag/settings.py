@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         description="RRF weight of the ranking of sections the question names by number or "
         "title (dense and BM25 weigh 1).",
     )
+    response_weight: float = Field(
+        1.0,
+        description="RRF weight of a preference for partnership-response passages when a "
+        "question asks how a recommendation was responded to or progressed (0 turns it off).",
+    )
     convex_alpha: float = Field(
         0.5, description="Weight of the dense score in convex fusion (1 - alpha goes to BM25)."
     )

@@ -1,6 +1,6 @@
 """Fusion is a pure function of the rankings."""
 
-from rag.fusion import convex, rrf
+from rag.fusion import convex, prefer, rrf
 
 
 def test_rrf_rewards_agreement():
@@ -20,3 +20,13 @@ def test_convex_weights_each_side():
     assert convex(dense, lexical, alpha=1.0)[0][0] == "a"
     assert convex(dense, lexical, alpha=0.0)[0][0] == "b"
     assert convex({}, {}, 0.5) == []
+
+
+def test_prefer_adds_one_more_ranking_to_rrf_scores():
+    fused = rrf([["a", "b", "c"]], k=60)
+    preferred = prefer(fused, ["c"], k=60, weight=1.0)
+    assert [d for d, _ in preferred] == ["c", "a", "b"]
+    assert dict(preferred)["c"] == 1 / 63 + 1 / 61
+    # The same as fusing the preferred list in the first place.
+    assert preferred == rrf([["a", "b", "c"], ["c"]], k=60)
+    assert prefer(fused, [], k=60) == fused

@@ -7,6 +7,7 @@ import pytest
 from rag.models import Chunk, DocMeta
 from rag.query import (
     SectionIndex,
+    focus,
     known_names,
     number,
     parse,
@@ -129,3 +130,34 @@ def test_runs_of_capitals_the_corpus_never_uses_together_are_unknown():
 )
 def test_questions_that_ask_for_a_time(question, asks):
     assert parse(question, METAS, VOCAB).asks_duration is asks
+
+
+@pytest.mark.parametrize(
+    ("question", "focused"),
+    [
+        (
+            "The family keeps moving between areas - what did the review say about that?",
+            "The family keeps moving between areas",
+        ),
+        ("Is there anything about discharge meetings?", "discharge meetings?"),
+        ("What did the review say about that?", "What did the review say about that?"),
+        ("What did the review say about safe sleep?", "What did the review say about safe sleep?"),
+    ],
+)
+def test_focus_drops_frames_that_carry_no_topic(question, focused):
+    assert focus(question) == focused
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("How did Surrey respond to the Child Z review?", True),
+        ("What's the response on FNP record keeping?", True),
+        ("What progress has there been on safe sleep?", True),
+        ("What has been done about missed appointments?", True),
+        ("Who is responsible for chairing discharge meetings?", False),
+        ("What did the review recommend for GPs?", False),
+    ],
+)
+def test_questions_about_responses_are_recognised(question, asks):
+    assert parse(question, METAS, VOCAB).asks_response is asks

@@ -1,0 +1,49 @@
+"""How the question is read for ranking, on the real index: topic, frames, response preference."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag.models import Filters
+from rag.retrieve import Retriever
+
+FNP = "What's the response on FNP record keeping?"
+
+
+def test_a_question_about_a_response_is_answered_from_the_response(pipeline):
+    hits, _ = pipeline.search(FNP)
+    assert hits[0].chunk.document == "southampton-nai-thematic-response"
+    # The briefing repeats the recommendation without the response; without the preference
+    # it ranks first, which is what the preference is for.
+    off = Retriever(pipeline.store, pipeline.settings.model_copy(update={"response_weight": 0}))
+    info = off.understand(FNP)
+    _, ranking, support = pipeline.question_vectors(FNP, info)
+    plain = off.search(FNP, ranking, Filters(), info, support)
+    assert plain[0].chunk.document == "southampton-nai-thematic-briefing"
+    assert {h.chunk.id for h in plain} == {h.chunk.id for h in hits}
+
+
+def test_a_named_review_is_searched_by_its_topic(pipeline):
+    question = "How did Surrey respond to the Child Z review?"
+    info = pipeline.retriever.understand(question)
+    vector, ranking, support = pipeline.question_vectors(question, info)
+    topic = pipeline.embedder.embed(["How did Surrey respond to the review?"])[0]
+    assert np.allclose(ranking, topic, atol=1e-5) and np.allclose(support, topic, atol=1e-5)
+    assert not np.allclose(vector, topic, atol=1e-3)
+    hits, _ = pipeline.search(question)
+    assert hits[0].chunk.section.startswith("Surrey Safeguarding Children Partnership")
+
+
+def test_a_conversational_frame_is_left_out_of_ranking_but_not_of_support(pipeline):
+    question = (
+        "The family keeps moving between areas and nobody has the full history - "
+        "what did the review say about that?"
+    )
+    info = pipeline.retriever.understand(question)
+    vector, ranking, support = pipeline.question_vectors(question, info)
+    focused = "The family keeps moving between areas and nobody has the full history"
+    assert np.allclose(ranking, pipeline.embedder.embed([focused])[0], atol=1e-5)
+    # Abstention was calibrated on the question as asked, so support is judged by it.
+    assert support is not None and np.allclose(support, vector)
+    hits, _ = pipeline.search(question)
+    assert "full access to historical and current information" in hits[0].chunk.text

@@ -92,8 +92,17 @@ def supported(hits: Sequence[Hit], settings: Settings) -> list[Hit]:
     best = max(h.dense for h in pool)
     if best < settings.abstain_threshold and not named:
         return []
-    floor = max(settings.abstain_threshold, best - settings.passage_margin)
-    keep = named + [h for h in hits if h.dense is not None and h.dense >= floor and not h.named]
+    near = best - settings.passage_margin
+    floor = max(settings.abstain_threshold, near)
+
+    def kept(h: Hit) -> bool:
+        # Once the question is answerable, the passage ranked first (by words and sections as
+        # well as meaning) is quoted if it is near the best, even a little under the threshold:
+        # "How did Surrey respond?" is answered by Surrey's response, whose wording is far
+        # from the question's.
+        return h.dense >= floor or (h is hits[0] and h.dense >= near)
+
+    keep = named + [h for h in hits if h.dense is not None and not h.named and kept(h)]
     return keep[: settings.top_k]
 
 

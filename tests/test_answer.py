@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.answer import compose, sentence_spans
+from rag.answer import compose, sentence_spans, supported
 from rag.models import Chunk, DocMeta, Document, Hit
 from rag.settings import Settings
 
@@ -62,3 +62,27 @@ def test_sentence_spans_trim_list_markers_and_emphasis():
     assert [text[s.start : s.end] for s in spans] == [
         "All agencies to ensure that staff are aware."
     ]
+
+
+def _hits(*scores: float) -> list[Hit]:
+    meta = DocMeta("d", "Doc")
+    return [
+        Hit(Chunk(f"c{i}", "d", "x", i, i + 1, f"S{i}", "recommendation"), meta, 1.0, dense=s)
+        for i, s in enumerate(scores)
+    ]
+
+
+def test_the_first_ranked_passage_near_the_best_is_quoted_under_the_threshold():
+    settings = Settings(abstain_threshold=0.355, passage_margin=0.08)
+    first, best, other = _hits(0.34, 0.37, 0.345)
+    kept = supported([first, best, other], settings)
+    # The first passage is kept for its rank; another passage as weak is still left out.
+    assert kept == [first, best]
+    # Too far below the best, the first passage is not quoted at all.
+    far, best = _hits(0.28, 0.37)
+    assert supported([far, best], settings) == [best]
+
+
+def test_a_first_passage_under_the_threshold_alone_still_abstains():
+    settings = Settings(abstain_threshold=0.355, passage_margin=0.08)
+    assert supported(_hits(0.34, 0.30), settings) == []

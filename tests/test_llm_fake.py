@@ -67,9 +67,9 @@ def sentences_of(passage, pipeline) -> list[str]:
 
 
 def quotable(passage, pipeline) -> str:
-    """A single-line sentence of the passage without double quotes, long enough to matter."""
+    """A sentence of the passage without double quotes, long enough to matter, on one line."""
     for s in sentences_of(passage, pipeline):
-        if '"' not in s and "\n" not in s and len(s.split()) >= 6:
+        if '"' not in s and len(s.split()) >= 6:
             return " ".join(s.split())
     raise AssertionError(f"no quotable sentence in {passage.hit.chunk.id}")
 

@@ -266,6 +266,30 @@ def abstain(
     return Answer(question, text, True, (), answer_id)
 
 
+def _listed(items: Sequence[str], joiner: str = "and") -> str:
+    items = list(dict.fromkeys(items))
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {joiner} " + items[-1]
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def not_in_review_text(
+    named: Sequence[DocMeta], words: Sequence[str], others: Sequence[DocMeta]
+) -> str:
+    """Why a question about a review is not answered: the review never uses its words."""
+    reviews = _listed([review_name(m) for m in named])
+    used = _listed([f"“{w}”" for w in words], "or")
+    names = list(dict.fromkeys(review_name(m) for m in others))
+    verb = "uses" if len(names) == 1 else "use"
+    return (
+        f"{_capital(reviews)} never uses {used}, so nothing is quoted from it. "
+        f"{_capital(_listed(names))} {verb} {'it' if len(words) == 1 else 'some of them'}: ask "
+        "without naming a review to see those passages."
+    )
+
+
 def _render(citations: Sequence[Citation]) -> str:
     names: list[str] = []
     passages: list[str] = []
@@ -274,7 +298,7 @@ def _render(citations: Sequence[Citation]) -> str:
             names.append(review_name(c.hit.meta))
         if c.hit.chunk.id not in passages:
             passages.append(c.hit.chunk.id)
-    joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    joined = _listed(names)
     plural = "passage" if len(passages) == 1 else "passages"
     lead = f"{len(passages)} {plural} from {joined} address this, quoted word for word:"
     lines = [f'"{display(c.quote.text)}" [{c.n}]' for c in citations]

@@ -203,6 +203,13 @@ class Pipeline:
         info = self.retriever.understand(q)
         if info.unknown_names:
             return answering.abstain(q, answer_id, unknown=info.unknown_names)
+        words, others = self.retriever.not_in_review(q, info)
+        if words:
+            metas = self.retriever.metas
+            text = answering.not_in_review_text(
+                [metas[d] for d in info.documents], words, [metas[d] for d in others]
+            )
+            return answering.abstain(q, answer_id, text=text)
         hits, vector = self.search(q, filters, info)
         answer = answering.compose(
             q,

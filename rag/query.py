@@ -44,6 +44,19 @@ _FRAMES = re.compile(
     r"|^\s*(?:is|was)\s+there\s+anything\s+(?:in\s+the\s+reviews?\s+)?(?:about|on)\s+",
     re.IGNORECASE,
 )
+# Words that frame a question about a review rather than say what it is about; every review
+# uses most of them, so they cannot show that a review covers a topic.
+_FRAME_TEXT = """
+    review reviews reviewed recommend recommends recommended recommendation recommendations say
+    says said ask asks asked do does did done find finds found finding findings learn
+    learning learnt learned lesson lessons tell mention mentions mentioned respond responds
+    responded response responses progress update updates practitioner practitioners
+    professional professionals agency agencies partnership partnerships safeguarding child
+    children case serious scr scrs lcspr lcsprs briefing quote please exactly anything
+    something about regarding around any there been have has were was is are should would
+    could can you me my we our us i i'm it its that this these those of to for with by at as
+"""
+_FRAME_WORDS = frozenset(_FRAME_TEXT.split())
 # Capitalised words a question may use that say nothing about which document is meant.
 _COMMON_CAPS = {
     "i",
@@ -349,3 +362,9 @@ def focus(text: str) -> str:
     out = " ".join(_FRAMES.sub(" ", text).split())
     # "What did the review say about that?" alone is all frame: keep it as asked.
     return out if len(out) > 10 else text
+
+
+def topic_words(topic: str) -> list[str]:
+    """The words of a question's topic that say what it is about, as the question wrote them."""
+    words = [w for w in _WORD.findall(topic) if w.lower() not in _FRAME_WORDS | _COMMON_CAPS]
+    return [w for w in dict.fromkeys(words) if number(w) is None]

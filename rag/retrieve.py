@@ -55,6 +55,7 @@ class LexicalIndex:
         position = {d: i for i, d in enumerate(self.doc_ids)}
         doc_of = np.array([position[d] for d in documents], dtype=np.int64)
         # The chunk positions of document k are order[bounds[k]:bounds[k + 1]].
+        self._doc_of = doc_of
         self._order = np.argsort(doc_of, kind="stable")
         self._bounds = np.searchsorted(doc_of[self._order], np.arange(len(self.doc_ids) + 1))
         self.bm25 = bm25s.BM25()
@@ -70,16 +71,24 @@ class LexicalIndex:
         ]
         return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
 
+    def _scores(self, text: str) -> np.ndarray | None:
+        tokens = [t for t in _tokenize([text])[0] if t in self.bm25.vocab_dict]
+        return self.bm25.get_scores(tokens) if tokens and self.ids else None
+
+    def documents_using(self, text: str) -> set[str]:
+        """The documents with a chunk that uses any word of the text (stemmed, as BM25 reads it)."""
+        scores = self._scores(text)
+        if scores is None:
+            return set()
+        return {self.doc_ids[k] for k in np.unique(self._doc_of[scores > 0])}
+
     def search(
         self, question: str, n: int, allowed: np.ndarray | None = None
     ) -> list[tuple[str, float]]:
         """Ids of the best-scoring chunks for the question's words, among `allowed` positions."""
-        if not self.ids:
+        scores = self._scores(question)
+        if scores is None:
             return []
-        tokens = [t for t in _tokenize([question])[0] if t in self.bm25.vocab_dict]
-        if not tokens:
-            return []
-        scores = self.bm25.get_scores(tokens)
         if allowed is None:
             # bm25s's own selection, so tied scores keep the order they always had.
             top, at = bm25s.selection.topk(scores, k=min(n, len(self.ids)), backend="numpy")
@@ -148,6 +157,26 @@ class Retriever:
     def understand(self, question: str) -> query.QueryInfo:
         """What the question names: numbered sections, reviews, names the corpus never uses."""
         return query.parse(question, self.metas, self.vocabulary)
+
+    def not_in_review(self, question: str, info: query.QueryInfo) -> tuple[list[str], list[str]]:
+        """Topic words the named review never uses though other documents do, and those documents.
+
+        "What did Child P recommend about fathers?" is not answered by Child P's passages on
+        something else, however similar their wording: Child P never says "father", the
+        thematic review does. Empty when the review uses any topic word, when no other document
+        does either (a paraphrase in everyday words is left to the dense search), or when a
+        section is named by number.
+        """
+        if not info.documents or info.refs:
+            return [], []
+        topic = query.topic(question, info, self.metas)
+        words = [w for w in query.topic_words(topic) if _tokenize([w])[0]]
+        if not words:
+            return [], []
+        using = self.lexical.documents_using(" ".join(words))
+        if using & set(info.documents) or not using:
+            return [], []
+        return words, sorted(using)
 
     def search(
         self,

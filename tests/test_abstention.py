@@ -1,4 +1,5 @@
-"""Abstaining when the corpus cannot answer: unknown names and years, and missing timescales."""
+"""Abstaining when the corpus cannot answer: unknown names and years, topics a named review never
+mentions, and missing timescales."""
 
 from __future__ import annotations
 
@@ -48,3 +49,39 @@ def test_a_time_question_abstains_when_no_quote_states_a_time(pipeline):
     answer = pipeline.ask("After Baby Sally, how long do children's services keep a case open?")
     assert not answer.abstained
     assert any("3 months" in c.quote.text for c in answer.citations)
+
+
+def test_a_topic_the_named_review_never_mentions_abstains_and_says_who_does(pipeline):
+    answer = pipeline.ask("What did the Child P review recommend about fathers and male carers?")
+    assert answer.abstained and answer.citations == ()
+    assert "The Child P review (Hampshire) never uses “fathers”, “male” or “carers”" in answer.text
+    assert "Thematic Review – Non-Accidental Injury" in answer.text
+    # Asked without naming a review, the reviews that do discuss fathers answer it.
+    unnamed = pipeline.ask("What did the reviews recommend about fathers and male carers?")
+    assert not unnamed.abstained
+    assert "southampton-nai-thematic-response" in {c.quote.document for c in unnamed.citations}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # The review uses one of the topic's words.
+        "What did the Child P review say about midwives?",
+        # Everyday words no document uses are left to the similarity threshold.
+        "What did Child P say about mums who miss antenatal appointments?",
+        # A numbered section is named: the words around it are not a topic.
+        "What was Recommendation Two of the Child P review?",
+    ],
+)
+def test_the_review_topic_check_leaves_covered_and_everyday_questions_alone(pipeline, question):
+    info = pipeline.retriever.understand(question)
+    assert pipeline.retriever.not_in_review(question, info) == ([], [])
+    assert not pipeline.ask(question).abstained
+
+
+def test_topic_words_drop_the_words_that_frame_a_question():
+    from rag.query import topic_words
+
+    words = topic_words("What did the review recommend about fathers and male carers?")
+    assert words == ["fathers", "male", "carers"]
+    assert topic_words("What was Recommendation 7 of the review?") == []

@@ -31,7 +31,7 @@ TEXT = (
     "Health visitors should ask who lives in the home at every contact. "
     "Staff did not record the baby's presence at the incident."
 )
-QUESTION = "What did the Child P review recommend about fathers and male carers?"
+QUESTION = "What did the Child P review recommend for GPs?"
 
 
 def passage(text: str = TEXT) -> Passage:

@@ -37,7 +37,7 @@ from rag.synthesis import (
 )
 from rag.verify import normalise
 
-QUESTION = "What did the Child P review recommend about fathers and male carers?"
+QUESTION = "What did the Child P review recommend for GPs?"
 
 
 class Recorder(BaseCallbackHandler):

@@ -101,6 +101,9 @@ _COMMON_CAPS = {
     "dad",
 }
 
+# Words that never say what a question is about (see topic_words).
+_NOT_TOPIC = _FRAME_WORDS | _COMMON_CAPS
+
 
 def number(token: str) -> int | None:
     """An integer from digits or an English number word, else None."""
@@ -366,5 +369,5 @@ def focus(text: str) -> str:
 
 def topic_words(topic: str) -> list[str]:
     """The words of a question's topic that say what it is about, as the question wrote them."""
-    words = [w for w in _WORD.findall(topic) if w.lower() not in _FRAME_WORDS | _COMMON_CAPS]
+    words = [w for w in _WORD.findall(topic) if w.lower() not in _NOT_TOPIC]
     return [w for w in dict.fromkeys(words) if number(w) is None]

@@ -18,8 +18,8 @@ from rag.claims import QUOTE, parse_markers, split_sentences, strip_markers
 from rag.errors import LLMUnavailable
 from rag.llm import complete, continues_text, generate
 from rag.models import Hit
+from rag.prompting import format_passages, load_prompt, number_passages
 from rag.settings import Settings
-from rag.synthesis import format_passages, load_prompt, number_passages
 from rag.verify import locate, normalise
 
 log = logging.getLogger(__name__)

@@ -16,16 +16,8 @@ from rag.claims import Passage, check_sentence, grounding, parse_markers, split_
 from rag.llm import _prompt, continues_text
 from rag.models import Answer, Chunk, DocMeta, Hit
 from rag.pipeline import Pipeline
-from rag.synthesis import (
-    FALLBACK_NOTE,
-    FLAG,
-    evaluate_llm_answer,
-    llm_counts,
-    load_prompt,
-    number_passages,
-    prompting,
-    requests,
-)
+from rag.prompting import load_prompt, number_passages, prompting, requests
+from rag.synthesis import FALLBACK_NOTE, FLAG, evaluate_llm_answer, llm_counts
 
 TEXT = (
     "Health visitors should ask who lives in the home at every contact. "

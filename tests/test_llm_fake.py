@@ -25,13 +25,12 @@ from rag.followup import reflective_questions, rewrite_followup
 from rag.llm import build_chat_model, generate, parse_llm
 from rag.models import Answer
 from rag.pipeline import Pipeline
+from rag.prompting import load_prompt, number_passages
 from rag.synthesis import (
     FALLBACK_NOTE,
     FLAG,
     Synthesis,
     evaluate_llm_answer,
-    load_prompt,
-    number_passages,
     stream_synthesis,
     synthesise,
 )

@@ -22,15 +22,8 @@ from rag.followup import format_history, rewrite_followup
 from rag.llm import LlamaCppChat, build_chat_model, generate, stream
 from rag.models import Answer, Hit
 from rag.pipeline import Pipeline
-from rag.synthesis import (
-    FALLBACK_NOTE,
-    FLAG,
-    Synthesis,
-    evaluate_llm_answer,
-    load_prompt,
-    prompting,
-    synthesise,
-)
+from rag.prompting import load_prompt, prompting
+from rag.synthesis import FALLBACK_NOTE, FLAG, Synthesis, evaluate_llm_answer, synthesise
 from rag.verify import normalise
 
 pytestmark = pytest.mark.slow

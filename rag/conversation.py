@@ -16,12 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from rag.models import Answer, Filters
+from rag.query import REFERENCE
 
-_NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
-_REFERENCE = re.compile(
-    rf"\b(recommendation|finding|rec\.?)\s*(?:no\.?\s*|number\s+)?(\d{{1,2}}|{_NUMBER_WORDS})\b",
-    re.IGNORECASE,
-)
 # Openings that only make sense as a continuation of the previous question.
 _LEAD = re.compile(
     r"^\s*(?:(?:and|but|so|also|ok(?:ay)?|then)[\s,]+)?(?:what|how)\s+about\b"
@@ -128,7 +124,7 @@ def _review_spans(text: str, review: str) -> list[tuple[int, int]]:
 
 def find_reference(text: str) -> str | None:
     """The first recommendation or finding named in `text`, e.g. 'Recommendation 3'."""
-    m = _REFERENCE.search(text)
+    m = REFERENCE.search(text)
     if not m:
         return None
     kind = "Finding" if m.group(1).lower() == "finding" else "Recommendation"
@@ -145,7 +141,7 @@ def subject_of(text: str, reviews: Sequence[str]) -> Subject:
 def _topic(text: str, reviews: Sequence[str]) -> str:
     """The follow-up with its opening, subject mentions and filler words taken out."""
     text = _ANAPHORA.sub(" ", text)
-    text = _REFERENCE.sub(" ", text)
+    text = REFERENCE.sub(" ", text)
     for review in reviews:
         for s, e in reversed(_review_spans(text, review)):
             text = text[:s] + " " + text[e:]
@@ -196,8 +192,8 @@ def _swap_subject(previous: Resolved, new: Subject) -> str:
         if not spans:
             query = f"{query.rstrip(' ?')}, in {review_phrase(new.review)}"
     if new.reference and new.reference != previous.subject.reference:
-        if _REFERENCE.search(query):
-            query = _REFERENCE.sub(new.reference, query, count=1)
+        if REFERENCE.search(query):
+            query = REFERENCE.sub(new.reference, query, count=1)
         else:
             query = f"{query.rstrip(' ?')}, {new.reference}"
     return query

@@ -175,7 +175,7 @@ class Pipeline:
         review say about that?") are dropped for ranking too. Support is judged as calibrated:
         by the topic when a review is named, else by the question as asked.
         """
-        topic = query.topic(question, info, self.retriever.metas) if info.documents else ""
+        topic = info.topic
         focus = query.focus(topic or question)
         texts = [
             question,

@@ -19,7 +19,10 @@ _NUMBER_WORDS = {w: i for i, w in enumerate(_CARDINALS.split())} | {  # noqa: SI
     for i, w in enumerate(_ORDINALS.split())  # noqa: SIM905
 }
 _NUM = r"(\d{1,2}|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")"
-_REF = re.compile(rf"\b(recommendation|rec|finding)s?\s*(?:no\.?\s*)?{_NUM}\b", re.IGNORECASE)
+# "Recommendation 3", "rec. 3", "Finding No. 2", "recommendation number three".
+REFERENCE = re.compile(
+    rf"\b(recommendation|rec|finding)s?\.?\s*(?:no\.?\s*|number\s+)?{_NUM}\b", re.IGNORECASE
+)
 _REF_BEFORE = re.compile(rf"\b{_NUM}\s+(recommendation|finding)\b", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]|[A-Za-z]")
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
@@ -124,12 +127,14 @@ class QueryInfo:
     unknown_names: tuple[str, ...] = ()
     asks_duration: bool = False
     asks_response: bool = False
+    # The question without the names of the reviews it names; "" when it names none.
+    topic: str = ""
 
 
 def section_ref(section: str) -> tuple[str, int] | None:
     """The (kind, number) a section path ends on, e.g. ('recommendation', 2), or None."""
     found = None
-    for m in _REF.finditer(section):
+    for m in REFERENCE.finditer(section):
         n = number(m.group(2))
         if n is not None:
             found = (_kind(m.group(1)), n)
@@ -225,7 +230,7 @@ def known_names(texts: Iterable[str]) -> set[str]:
 def parse(question: str, metas: Mapping[str, DocMeta], vocab: set[str]) -> QueryInfo:
     """Everything `rag.query` can read from a question."""
     refs = []
-    for m in _REF.finditer(question):
+    for m in REFERENCE.finditer(question):
         n = number(m.group(2))
         if n is not None:
             refs.append((_kind(m.group(1)), n))
@@ -233,9 +238,11 @@ def parse(question: str, metas: Mapping[str, DocMeta], vocab: set[str]) -> Query
         n = number(m.group(1))
         if n is not None:
             refs.append((_kind(m.group(2)), n))
+    documents = mentioned_documents(question, metas)
     return QueryInfo(
         refs=tuple(dict.fromkeys(refs)),
-        documents=mentioned_documents(question, metas),
+        documents=documents,
+        topic=topic(question, documents, metas) if documents else "",
         unknown_names=unknown_names(question, vocab),
         asks_duration=_ASKS_DURATION.search(question) is not None,
         asks_response=_ASKS_RESPONSE.search(question) is not None,
@@ -346,14 +353,14 @@ def structural_ranking(
     return firsts
 
 
-def topic(question: str, info: QueryInfo, metas: Mapping[str, DocMeta]) -> str:
+def topic(question: str, documents: Iterable[str], metas: Mapping[str, DocMeta]) -> str:
     """The question without the review names it uses.
 
     Chunk embeddings carry their review's name, so a question that names a review looks
     similar to every passage of it; its topic alone says whether a passage supports it.
     """
     out = question
-    for doc_id in info.documents:
+    for doc_id in documents:
         meta = metas[doc_id]
         for name in sorted({*meta.aliases, meta.review or ""} - {""}, key=len, reverse=True):
             out = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", out, flags=re.IGNORECASE)

@@ -169,8 +169,7 @@ class Retriever:
         """
         if not info.documents or info.refs:
             return [], []
-        topic = query.topic(question, info, self.metas)
-        words = [w for w in query.topic_words(topic) if _tokenize([w])[0]]
+        words = [w for w in query.topic_words(info.topic) if _tokenize([w])[0]]
         if not words:
             return [], []
         using = self.lexical.documents_using(" ".join(words))

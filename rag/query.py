@@ -270,6 +270,22 @@ def _singular(words: Iterable[str]) -> set[str]:
     return {w.removesuffix("s") if len(w) > 2 else w for w in words} - _GENERIC
 
 
+# Practitioners name the profession; reviews head their groups by the service ("What did Child
+# P say about midwives?" -> "Recommendations for Midwifery/Neonatal Services"). Keys are
+# `_singular` forms of question words, values words of a group heading.
+_PROFESSION_SERVICE = {
+    "midwife": "midwifery",
+    "midwive": "midwifery",
+    "doctor": "gp",
+    "constable": "police",
+}
+
+
+def _services(words: set[str]) -> set[str]:
+    """The service whose group heading each profession named in the question sits under."""
+    return {_PROFESSION_SERVICE[w] for w in words if w in _PROFESSION_SERVICE}
+
+
 def _group_words(section: str) -> list[frozenset[str]]:
     """The significant words of each agency group in a path ("GP Services" -> {"gp"})."""
     return [
@@ -307,6 +323,7 @@ class SectionIndex:
         """Chunks whose section the question names: a numbered item, a group, or a named part."""
         q = question.lower()
         q_singular = _singular(vocabulary([question]))
+        services = _services(q_singular)
         found: dict[str, Chunk | ChunkRef] = {}
         for label, chunks in self.by_label.items():
             if _phrase_in(label, q):
@@ -317,7 +334,10 @@ class SectionIndex:
             # Without a number, naming the group ("for GPs") names every section in it.
             for words, chunks in self.by_group.items():
                 # All of a short group name ("GP Services", "Health Visitors"), most of a long one.
-                if len(words & q_singular) >= max(1, len(words) - len(words) // 3):
+                # A named profession names its service's group ("midwives" -> "Midwifery/Neonatal").
+                if words & services or len(words & q_singular) >= max(
+                    1, len(words) - len(words) // 3
+                ):
                     found |= {c.id: c for c in chunks}
         return list(found.values())
 

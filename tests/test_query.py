@@ -91,6 +91,30 @@ def test_structural_ranking_puts_the_named_group_and_first_piece_first():
     assert ranking == ["mw3"]
 
 
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("What did Child P say about midwives?", ["mw1", "mw2"]),
+        ("What did Child P recommend for doctors?", ["gp"]),
+        ("What did Child P recommend for GPs?", ["gp"]),
+        # Without a review named, a profession names no group.
+        ("What have reviews said about midwives?", []),
+        ("What did Child P say about housing?", []),
+    ],
+)
+def test_a_profession_names_the_group_of_its_service(question, expected):
+    group = "Recommendations for Midwifery/Neonatal Services"
+    chunks = [
+        Chunk(
+            "gp", "p", "x", 50, 51, "Recommendations for GP Services › Recommendation One", "rec"
+        ),
+        Chunk("mw1", "p", "x", 10, 11, f"{group} › Recommendation One", "recommendation"),
+        Chunk("mw2", "p", "x", 20, 21, f"{group} › Recommendation Two", "recommendation"),
+    ]
+    index = SectionIndex(chunks)
+    assert structural_ranking(question, parse(question, METAS, VOCAB), index) == expected
+
+
 def test_a_section_is_named_by_its_own_words_not_by_the_review():
     chunks = [
         Chunk("rev", "t", "x", 0, 1, "The Review", "section"),

@@ -90,9 +90,9 @@ class Settings(BaseSettings):
         "counts as support; below it the assistant abstains. Calibrated on the dev split.",
     )
     passage_margin: float = Field(
-        0.12,
-        description="A passage is quoted only if its similarity is within this margin of the "
-        "best one, so weak matches do not pad the answer. Chosen on the dev split.",
+        0.08,
+        description="A passage after the first is quoted only if its similarity is within this "
+        "margin of the best one, so weak matches do not pad the answer.",
     )
     max_sentences: int = Field(
         2, description="Most response sentences quoted from one passage, after its recommendation."

@@ -23,8 +23,12 @@ $(APP_STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e .
 	rm -f $(VENV)/.installed-app-* && touch $(APP_STAMP)
 
+# llama.cpp is built for AVX2, not -march=native: a native build here enabled AMX, which this
+# sandboxed CPU advertises but will not run (the tests died with "Illegal instruction").
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+
 $(TEST_STAMP): $(APP_STAMP)
-	$(PY) -m pip install --quiet -e ".[test,ollama,openai,llamacpp]"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install --quiet -e ".[test,ollama,openai,llamacpp]"
 	rm -f $(VENV)/.installed-test-* && touch $(TEST_STAMP)
 
 install: $(APP_STAMP)

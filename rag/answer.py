@@ -209,8 +209,9 @@ def compose(
 
     `vectors` gives the unit vectors of candidate sentences (stored at ingest, or embedded).
     """
-    docs = {h.chunk.document: documents(h.chunk.document) for h in supported(hits, settings)}
-    passages = [(hit, docs[hit.chunk.document].text) for hit in supported(hits, settings)]
+    chosen = supported(hits, settings)
+    docs = {h.chunk.document: documents(h.chunk.document) for h in chosen}
+    passages = [(hit, docs[hit.chunk.document].text) for hit in chosen]
     spans = [_scored(h.chunk, *candidate_spans(h, t)) for h, t in passages]
     wanted = [
         Candidate(h.chunk.id, s, t[s.start : s.end])

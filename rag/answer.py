@@ -254,6 +254,41 @@ def gives_duration(answer: Answer) -> bool:
     return any(_DURATION.search(c.quote.text) for c in answer.citations)
 
 
+NO_AMOUNT_TEXT = (
+    "The passages closest to this question give no dose, amount or number, so the corpus does "
+    "not answer it and nothing is quoted. Try rephrasing, or ask about the reviews the corpus "
+    "holds."
+)
+# A number that is not a year ("Level 3", "2.5 mg", "twice"), or a time or frequency.
+_AMOUNT = re.compile(
+    r"\b(?!(?:19|20)\d\d\b)\d+(?:[.,]\d+)?\b"
+    r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|once|twice)\b",
+    re.IGNORECASE,
+)
+
+
+def gives_amount(answer: Answer) -> bool:
+    """Whether any quote states a number (not a year), a time or a frequency."""
+    return any(
+        _AMOUNT.search(c.quote.text) or _DURATION.search(c.quote.text) for c in answer.citations
+    )
+
+
+def missing_fact(answer: Answer, duration: bool, amount: bool) -> str | None:
+    """Why an answer fails the kind of fact its question asks for (a time, an amount), or None.
+
+    "How long …?" or "What dose …?" is not answered by quotes on the topic that state no time or
+    amount: the corpus does not hold the fact, however close its passages are.
+    """
+    if answer.abstained:
+        return None
+    if duration and not gives_duration(answer):
+        return NO_DURATION_TEXT
+    if amount and not gives_amount(answer):
+        return NO_AMOUNT_TEXT
+    return None
+
+
 def abstain(
     question: str, answer_id: str | None, unknown: Sequence[str] = (), text: str = ABSTAIN_TEXT
 ) -> Answer:

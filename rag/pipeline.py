@@ -221,9 +221,9 @@ class Pipeline:
             settings,
             answer_id,
         )
-        if info.asks_duration and not answer.abstained and not answering.gives_duration(answer):
-            # "How long / within how many hours" is unanswered by quotes that state no time.
-            return answering.abstain(q, answer_id, text=answering.NO_DURATION_TEXT)
+        missing = answering.missing_fact(answer, info.asks_duration, info.asks_amount)
+        if missing:
+            return answering.abstain(q, answer_id, text=missing)
         if answer.abstained or not (self.settings.llm or self._chat_model):
             return answer
         return self._synthesise(q, hits, answer, settings, k)

@@ -32,6 +32,11 @@ _ASKS_DURATION = re.compile(
     r"|\bhow many (?:minutes|hours|days|working days|weeks|months|years)\b|\bwithin how\b",
     re.IGNORECASE,
 )
+# Questions whose answer must be an amount: a dose, a sum, a quantity ("amount to" is a verb).
+_ASKS_AMOUNT = re.compile(
+    r"\bhow much\b|\bdos(?:e|es|age|ages|ing)\b|\bamounts?\b(?!\s+to\b)|\bquantit(?:y|ies)\b",
+    re.IGNORECASE,
+)
 # Questions about what was done with a recommendation rather than what it said.
 _ASKS_RESPONSE = re.compile(
     r"\brespon(?:d|ds|ded|se|ses)\b|\bprogress\b|\bupdates?\b|\bactions? taken\b"
@@ -126,6 +131,7 @@ class QueryInfo:
     documents: tuple[str, ...] = ()
     unknown_names: tuple[str, ...] = ()
     asks_duration: bool = False
+    asks_amount: bool = False
     asks_response: bool = False
     # The question without the names of the reviews it names; "" when it names none.
     topic: str = ""
@@ -245,6 +251,7 @@ def parse(question: str, metas: Mapping[str, DocMeta], vocab: set[str]) -> Query
         topic=topic(question, documents, metas) if documents else "",
         unknown_names=unknown_names(question, vocab),
         asks_duration=_ASKS_DURATION.search(question) is not None,
+        asks_amount=_ASKS_AMOUNT.search(question) is not None,
         asks_response=_ASKS_RESPONSE.search(question) is not None,
     )
 

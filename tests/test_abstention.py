@@ -1,11 +1,11 @@
 """Abstaining when the corpus cannot answer: unknown names and years, topics a named review never
-mentions, and missing timescales."""
+mentions, and missing timescales or amounts."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.answer import gives_duration
+from rag.answer import gives_amount, gives_duration, missing_fact
 from rag.models import Answer, Chunk, Citation, DocMeta, Hit, Quote
 
 
@@ -31,6 +31,29 @@ def test_gives_duration_reads_times_and_frequencies(quote, gives):
     assert gives_duration(_answer_quoting(quote)) is gives
 
 
+@pytest.mark.parametrize(
+    ("quote", "gives"),
+    [
+        ("Health visitors receive safeguarding training to Level 3.", True),
+        ("Give 2.5 ml every four hours.", True),
+        ("A minimum of quarterly safeguarding supervision.", True),
+        ("Staff are seen twice before discharge.", True),
+        ("The policy was agreed in 2021 and reviewed in 2022.", False),
+        ("Practitioners should consider the impact of medication before birth.", False),
+    ],
+)
+def test_gives_amount_reads_numbers_but_not_years(quote, gives):
+    assert gives_amount(_answer_quoting(quote)) is gives
+
+
+def test_missing_fact_names_the_kind_of_fact_the_quotes_lack():
+    vague = _answer_quoting("Practitioners should consider the impact of medication.")
+    assert "no dose, amount or number" in missing_fact(vague, duration=False, amount=True)
+    assert "no time, deadline or frequency" in missing_fact(vague, duration=True, amount=False)
+    assert missing_fact(vague, duration=False, amount=False) is None
+    assert missing_fact(_answer_quoting("Within 24 hours."), duration=True, amount=True) is None
+
+
 def test_names_and_years_the_corpus_never_uses_abstain_and_are_named(pipeline):
     answer = pipeline.ask("Who is eligible for adult social care under the Care Act?")
     assert answer.abstained and answer.citations == () and "“Care Act”" in answer.text
@@ -49,6 +72,16 @@ def test_a_time_question_abstains_when_no_quote_states_a_time(pipeline):
     answer = pipeline.ask("After Baby Sally, how long do children's services keep a case open?")
     assert not answer.abstained
     assert any("3 months" in c.quote.text for c in answer.citations)
+
+
+def test_an_amount_question_abstains_when_no_quote_states_an_amount(pipeline):
+    # Passages about medication around birth are close, but none gives a dose.
+    answer = pipeline.ask("What is the dose of paracetamol for a newborn?")
+    assert answer.abstained and answer.citations == ()
+    assert "no dose, amount or number" in answer.text
+    answer = pipeline.ask("How much training do health visitors get on safeguarding?")
+    assert not answer.abstained
+    assert any("Level 3" in c.quote.text for c in answer.citations)
 
 
 def test_a_topic_the_named_review_never_mentions_abstains_and_says_who_does(pipeline):

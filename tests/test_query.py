@@ -160,9 +160,15 @@ def test_runs_of_capitals_the_corpus_never_uses_together_are_unknown():
         ("What has been done about missed appointments?", "asks_response", True),
         ("Who is responsible for chairing discharge meetings?", "asks_response", False),
         ("What did the review recommend for GPs?", "asks_response", False),
+        ("What's the right paracetamol dose for a baby?", "asks_amount", True),
+        ("What dosage of methadone is safe in pregnancy?", "asks_amount", True),
+        ("How much training do health visitors get?", "asks_amount", True),
+        ("What amount of alcohol is safe?", "asks_amount", True),
+        ("What would amount to neglect?", "asks_amount", False),
+        ("How many recommendations did Child P make?", "asks_amount", False),
     ],
 )
-def test_questions_that_ask_for_a_time_or_a_response(question, kind, asks):
+def test_questions_that_ask_for_a_time_an_amount_or_a_response(question, kind, asks):
     assert getattr(parse(question, METAS, VOCAB), kind) is asks
 
 

@@ -82,8 +82,12 @@ def review_name(meta: DocMeta) -> str:
     return f"the {name}{kind}{suffix}"
 
 
-def supported(hits: Sequence[Hit], settings: Settings) -> list[Hit]:
-    """The passages worth quoting: above the abstention threshold and near the best one."""
+def supported(hits: Sequence[Hit], settings: Settings, across: bool = False) -> list[Hit]:
+    """The passages worth quoting: above the abstention threshold and near the best one.
+
+    `across` (a question about what the reviews say, naming none) adds each other review's
+    best supported passage, and puts one passage of each review first.
+    """
     pool = [h for h in hits[: settings.top_k * 3] if h.dense is not None]
     # A section the question names ("Recommendation 7") supports it whatever its similarity.
     named = [h for h in pool if h.named]
@@ -103,7 +107,26 @@ def supported(hits: Sequence[Hit], settings: Settings) -> list[Hit]:
         return h.dense >= floor or (h is hits[0] and h.dense >= near)
 
     keep = named + [h for h in hits if h.dense is not None and not h.named and kept(h)]
+    if across and not named:
+        keep = _across_reviews(keep, pool, settings.abstain_threshold)
     return keep[: settings.top_k]
+
+
+def _across_reviews(keep: list[Hit], pool: Sequence[Hit], threshold: float) -> list[Hit]:
+    # "What have the reviews said about safe sleep?" asks for breadth: a review whose best
+    # passage clears the threshold is quoted even when another review's passages are closer
+    # (the margin would keep only those), and the first passage of each review comes first.
+    keep = list(keep)
+    reviews = {h.meta.review for h in keep}
+    for h in pool:
+        if h.dense >= threshold and h.meta.review not in reviews:
+            keep.append(h)
+            reviews.add(h.meta.review)
+    firsts: list[Hit] = []
+    rest: list[Hit] = []
+    for h in keep:
+        (rest if h.meta.review in {f.meta.review for f in firsts} else firsts).append(h)
+    return firsts + rest
 
 
 def _merge(spans: list[Span], doc_text: str) -> list[Span]:
@@ -204,12 +227,14 @@ def compose(
     verify: Callable[[Quote], bool],
     settings: Settings,
     answer_id: str | None = None,
+    across: bool = False,
 ) -> Answer:
     """Build the answer from verified quotes only; abstain when nothing supports it.
 
-    `vectors` gives the unit vectors of candidate sentences (stored at ingest, or embedded).
+    `vectors` gives the unit vectors of candidate sentences (stored at ingest, or embedded);
+    `across` asks for breadth over reviews (see `supported`).
     """
-    chosen = supported(hits, settings)
+    chosen = supported(hits, settings, across)
     docs = {h.chunk.document: documents(h.chunk.document) for h in chosen}
     passages = [(hit, docs[hit.chunk.document].text) for hit in chosen]
     spans = [_scored(h.chunk, *candidate_spans(h, t)) for h, t in passages]

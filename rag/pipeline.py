@@ -220,6 +220,7 @@ class Pipeline:
             self._verify,
             settings,
             answer_id,
+            across=info.across_reviews,
         )
         missing = answering.missing_fact(answer, info.asks_duration, info.asks_amount)
         if missing:

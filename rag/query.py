@@ -37,6 +37,8 @@ _ASKS_AMOUNT = re.compile(
     r"\bhow much\b|\bdos(?:e|es|age|ages|ing)\b|\bamounts?\b(?!\s+to\b)|\bquantit(?:y|ies)\b",
     re.IGNORECASE,
 )
+# Questions about what the reviews say as a body ("What have the reviews said about …?").
+_ASKS_ACROSS = re.compile(r"\breviews\b|\bacross\b", re.IGNORECASE)
 # Questions about what was done with a recommendation rather than what it said.
 _ASKS_RESPONSE = re.compile(
     r"\brespon(?:d|ds|ded|se|ses)\b|\bprogress\b|\bupdates?\b|\bactions? taken\b"
@@ -133,6 +135,8 @@ class QueryInfo:
     asks_duration: bool = False
     asks_amount: bool = False
     asks_response: bool = False
+    # Asks what the reviews say as a body, naming none: the answer should span reviews.
+    across_reviews: bool = False
     # The question without the names of the reviews it names; "" when it names none.
     topic: str = ""
 
@@ -253,6 +257,7 @@ def parse(question: str, metas: Mapping[str, DocMeta], vocab: set[str]) -> Query
         asks_duration=_ASKS_DURATION.search(question) is not None,
         asks_amount=_ASKS_AMOUNT.search(question) is not None,
         asks_response=_ASKS_RESPONSE.search(question) is not None,
+        across_reviews=not documents and _ASKS_ACROSS.search(question) is not None,
     )
 
 

@@ -86,3 +86,19 @@ def test_the_first_ranked_passage_near_the_best_is_quoted_under_the_threshold():
 def test_a_first_passage_under_the_threshold_alone_still_abstains():
     settings = Settings(abstain_threshold=0.355, passage_margin=0.08)
     assert supported(_hits(0.34, 0.30), settings) == []
+
+
+def test_a_question_across_reviews_quotes_each_supported_review_first():
+    def hit(i, review, dense):
+        meta = DocMeta(review.lower(), review, review=review)
+        chunk = Chunk(f"c{i}", meta.id, "x", i, i + 1, f"S{i}", "recommendation")
+        return Hit(chunk, meta, 1.0, dense=dense)
+
+    a1, a2, b1, c1 = hit(0, "A", 0.60), hit(1, "A", 0.58), hit(2, "B", 0.45), hit(3, "C", 0.30)
+    settings = Settings(abstain_threshold=0.355, passage_margin=0.08, top_k=3)
+    hits = [a1, a2, b1, c1]
+    # Asked of one review, only passages near the best are quoted.
+    assert supported(hits, settings) == [a1, a2]
+    # Asked across reviews, review B's best passage clears the threshold and comes before A's
+    # second; review C's is unsupported and stays out.
+    assert supported(hits, settings, across=True) == [a1, b1, a2]

@@ -47,6 +47,14 @@ def test_numbered_lookup_finds_the_recommendation(pipeline):
     assert contains(answer.citations[0].quote.text, "where a baby is not registered with a GP")
 
 
+def test_a_question_across_reviews_quotes_more_than_one_review(pipeline):
+    answer = pipeline.ask("What have the reviews said about safe sleep?")
+    reviews = {c.hit.meta.review for c in answer.citations}
+    # Baby Sally's two safe sleep recommendations are closest; Child P's midwifery response
+    # on safe sleep advice is further from the question but still supports it.
+    assert {"Baby Sally", "Child P"} <= reviews
+
+
 @pytest.mark.parametrize(
     "question",
     [

@@ -166,6 +166,10 @@ def test_runs_of_capitals_the_corpus_never_uses_together_are_unknown():
         ("What amount of alcohol is safe?", "asks_amount", True),
         ("What would amount to neglect?", "asks_amount", False),
         ("How many recommendations did Child P make?", "asks_amount", False),
+        ("What have the reviews said about safe sleep?", "across_reviews", True),
+        ("What is the learning across reviews on supervision?", "across_reviews", True),
+        ("What did the Child P review say about safe sleep?", "across_reviews", False),
+        ("What about safe sleep?", "across_reviews", False),
     ],
 )
 def test_questions_that_ask_for_a_time_an_amount_or_a_response(question, kind, asks):

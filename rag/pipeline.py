@@ -227,7 +227,7 @@ class Pipeline:
             return answering.abstain(q, answer_id, text=missing)
         if answer.abstained or not (self.settings.llm or self._chat_model):
             return answer
-        return self._synthesise(q, hits, answer, settings, k)
+        return self._synthesise(q, hits, answer, settings, k, info.across_reviews)
 
     @property
     def chat_model(self) -> BaseChatModel | None:
@@ -248,13 +248,28 @@ class Pipeline:
         return rewrite_followup(history, question, model)
 
     def _synthesise(
-        self, q: str, hits: Sequence[Hit], fallback: Answer, settings: Settings, k: int | None
+        self,
+        q: str,
+        hits: Sequence[Hit],
+        fallback: Answer,
+        settings: Settings,
+        k: int | None,
+        across: bool,
     ) -> Answer:
         # The extractive answer is the fallback: an unreachable model never fails the question.
         try:
-            return synthesise(
-                q, hits, fallback, self.chat_model, self.document_text, self._verify, settings, k
-            ).answer
+            made = synthesise(
+                q,
+                hits,
+                fallback,
+                self.chat_model,
+                self.document_text,
+                self._verify,
+                settings,
+                k,
+                across,
+            )
+            return made.answer
         except LLMUnavailable as exc:
             log.warning("language model unavailable: %s", exc)
             note = f"Language model unavailable ({exc}); showing the extractive answer."

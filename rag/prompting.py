@@ -59,10 +59,13 @@ def load_prompt(name: str) -> ChatPromptTemplate:
     )
 
 
-def number_passages(hits: Sequence[Hit], settings: Settings, k: int | None = None) -> list[Passage]:
+def number_passages(
+    hits: Sequence[Hit], settings: Settings, k: int | None = None, across: bool = False
+) -> list[Passage]:
     """The passages given to the model: those the extractive answer would quote, at most k."""
     # The extractive answer's own choice of passages, widened to k, so both modes agree.
-    good = supported(hits, settings.model_copy(update={"top_k": k or settings.llm_passages}))
+    wider = settings.model_copy(update={"top_k": k or settings.llm_passages})
+    good = supported(hits, wider, across)
     return [Passage(i + 1, h) for i, h in enumerate(good)]
 
 

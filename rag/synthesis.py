@@ -230,9 +230,10 @@ def synthesise(
     verify: Callable[[Quote], bool],
     settings: Settings,
     k: int | None = None,
+    across: bool = False,
 ) -> Synthesis:
     """Ask the model about the passages, then keep only the sentences that verify."""
-    passages = number_passages(hits, settings, k)
+    passages = number_passages(hits, settings, k, across)
     if fallback.abstained or not passages:
         return Synthesis(fallback, (), "", True)
     replies = []
@@ -251,11 +252,12 @@ def stream_synthesis(
     verify: Callable[[Quote], bool],
     settings: Settings,
     k: int | None = None,
+    across: bool = False,
 ) -> Iterator[SentenceCheck | Synthesis]:
     """As synthesise, for a UI that streams: each generated sentence's check as soon as the
     sentence is complete (still unverified text until then), and last the Synthesis itself,
     whose answer is the only thing to show as verified."""
-    passages = number_passages(hits, settings, k)
+    passages = number_passages(hits, settings, k, across)
     if fallback.abstained or not passages:
         yield Synthesis(fallback, (), "", True)
         return

@@ -12,11 +12,13 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from rag import ui_helpers as ui
+from rag.answer import supported
 from rag.claims import Passage, check_sentence, grounding, parse_markers, split_sentences
 from rag.llm import _prompt, continues_text
 from rag.models import Answer, Chunk, DocMeta, Hit
 from rag.pipeline import Pipeline
 from rag.prompting import load_prompt, number_passages, prompting, requests
+from rag.settings import Settings
 from rag.synthesis import FALLBACK_NOTE, FLAG, evaluate_llm_answer, llm_counts
 
 TEXT = (
@@ -183,3 +185,16 @@ def test_a_base_model_is_given_the_prompt_as_text_to_continue(settings):
     two = requests("q?", [passage(), Passage(2, passage().hit)], fake, each)
     assert [r.max_tokens for r in two] == [settings.llm_max_tokens // 2] * 2
     assert "Staff did not record" not in one.prompt and "Question: q?" in one.prompt
+
+
+def test_a_question_across_reviews_gives_the_model_each_review_like_the_extractive_answer():
+    def hit(i, review, dense):
+        meta = DocMeta(review.lower(), review, review=review)
+        return Hit(Chunk(f"c{i}", meta.id, "x", i, i + 1, f"S{i}", "rec"), meta, 1.0, dense=dense)
+
+    hits = [hit(0, "A", 0.60), hit(1, "A", 0.58), hit(2, "B", 0.45)]
+    settings = Settings(abstain_threshold=0.355, passage_margin=0.08, llm_passages=3)
+    assert [p.hit for p in number_passages(hits, settings)] == hits[:2]
+    given = [p.hit for p in number_passages(hits, settings, across=True)]
+    assert given == [hits[0], hits[2], hits[1]]
+    assert given == supported(hits, settings.model_copy(update={"top_k": 3}), across=True)

@@ -37,11 +37,18 @@ NAI, SALLY, CHILD_Z = (
 # The unconstrained (numbered) prompt over fixed passages (by document and section, not by
 # retrieval, so retrieval tuning does not change the prompt) under which greedy Gemma is known
 # to go wrong: it copies passage text with words changed, and it numbers passages that were
-# never given. Found by running it over the gold questions (evals/RESULTS.md).
+# never given. Found by running it over the gold questions (evals/RESULTS.md). Which prompt
+# draws an altered copy depends on the llama.cpp build (its kernels round differently): the
+# first case did under a -march=native build, the second under the AVX2 build the Makefile
+# makes; the test needs one altered copy among them.
 CASES = {
     "altered copy": (
         "What did Recommendation Five of the Baby Sally review say?",
         [(SALLY, "Recommendation Five"), (SALLY, "Recommendation Six")],
+    ),
+    "altered copy, second case": (
+        "What did Recommendation Two of the Baby Sally review say?",
+        [(SALLY, "Recommendation Two"), (SALLY, "Recommendation Three")],
     ),
     "invented numbers": (
         "What was Finding Four in the Child Z review?",
@@ -223,10 +230,14 @@ def test_invented_passage_numbers_are_caught(runs, pipeline):
 
 
 def test_altered_copies_and_quotes_are_caught(runs, pipeline):
-    altered = [c for c in runs["altered copy"].checks if c.copy == "altered"]
-    assert altered and not any(c.kept for c in altered)
-    report = evaluate_llm_answer(runs["altered copy"].answer)
-    assert report["quotes_verbatim"] < report["quotes_generated"]
+    cases = [s for name, s in runs.items() if name.startswith("altered copy")]
+    altered = {i: [c for c in s.checks if c.copy == "altered"] for i, s in enumerate(cases)}
+    assert any(altered.values()), "the model altered no copy in any case"
+    for i, found in altered.items():
+        assert not any(c.kept for c in found)
+        if found:
+            report = evaluate_llm_answer(cases[i].answer)
+            assert report["quotes_verbatim"] < report["quotes_generated"]
     failed = [(q, s) for s in runs.values() for c in s.checks for q in c.failed_quotes]
     for text, s in failed:
         assert not any(c.kept for c in s.checks if text in c.failed_quotes)

@@ -202,7 +202,7 @@ def stage_build_scale(n_chunks: int, index: Path) -> dict:
 
 def stage_query(index: Path, n_queries: int) -> dict:
     """`Pipeline.ask` latency with the model loaded, its parts, and the retriever's memory."""
-    from rag import query
+    from rag import sections
     from rag.answer import compose
     from rag.models import Filters
     from rag.pipeline import Pipeline
@@ -251,7 +251,7 @@ def stage_query(index: Path, n_queries: int) -> dict:
         t3 = time.perf_counter()
         r.lexical.search(q, n, allowed)
         t4 = time.perf_counter()
-        query.structural_ranking(
+        sections.structural_ranking(
             q,
             info,
             r.sections,

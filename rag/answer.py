@@ -124,8 +124,10 @@ def _across_reviews(keep: list[Hit], pool: Sequence[Hit], threshold: float) -> l
             reviews.add(h.meta.review)
     firsts: list[Hit] = []
     rest: list[Hit] = []
+    first_of: set[str | None] = set()
     for h in keep:
-        (rest if h.meta.review in {f.meta.review for f in firsts} else firsts).append(h)
+        (rest if h.meta.review in first_of else firsts).append(h)
+        first_of.add(h.meta.review)
     return firsts + rest
 
 

@@ -12,7 +12,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from rag import query
+from rag import query, sections
 from rag.fusion import convex, prefer, rrf
 from rag.models import Chunk, ChunkRef, DocMeta, Filters, Hit
 from rag.settings import Settings
@@ -142,7 +142,7 @@ class Retriever:
             tokens += _tokenize([search_text(c, self.metas[c.document]) for c in page])
             self.vocabulary |= query.known_names(c.text for c in page)
         self.lexical = LexicalIndex(ids, documents, tokens, self.metas)
-        self.sections = query.SectionIndex(refs)
+        self.sections = sections.SectionIndex(refs)
         self.size = len(ids)
         del tokens
         _release_freed_heap()
@@ -202,7 +202,7 @@ class Retriever:
         lexical = self.lexical.search(question, n, allowed) if mode != "dense" else []
         structural = []
         if mode == "hybrid":
-            structural = query.structural_ranking(
+            structural = sections.structural_ranking(
                 question,
                 info,
                 self.sections,

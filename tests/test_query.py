@@ -5,17 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rag.models import Chunk, DocMeta
-from rag.query import (
-    SectionIndex,
-    focus,
-    known_names,
-    number,
-    parse,
-    section_ref,
-    structural_ranking,
-    topic,
-    vocabulary,
-)
+from rag.query import focus, known_names, number, parse, section_ref, topic, vocabulary
+from rag.sections import SectionIndex, structural_ranking
 
 METAS = {
     "p": DocMeta("p", "Child P response", review="Child P", aliases=("Child P",)),

@@ -95,7 +95,11 @@ def supported(hits: Sequence[Hit], settings: Settings, across: bool = False) -> 
         return []
     best = max(h.dense for h in pool)
     if best < settings.abstain_threshold and not named:
-        return []
+        # Short questions about a named review ("What did Child Z say about GPs?") leave a
+        # topic too short for its cosine to clear the threshold; a recommendation or finding
+        # of that review that uses every topic word supports it (a response that mentions the
+        # police in passing does not: only the recommendation text counts).
+        return [h for h in pool if h.mentions][: settings.top_k]
     near = best - settings.passage_margin
     floor = max(settings.abstain_threshold, near)
 

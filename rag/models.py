@@ -90,6 +90,9 @@ class Hit:
     lexical: float | None = None
     # True when the question names this section ("Recommendation 7", "Key Themes").
     named: bool = False
+    # True when the question names this passage's review and its recommendation or finding
+    # text uses every word of the question's topic ("What did Child Z say about GPs?").
+    mentions: bool = False
 
 
 @dataclass(frozen=True)

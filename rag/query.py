@@ -283,6 +283,13 @@ def focus(text: str) -> str:
     return out if len(out) > 10 else text
 
 
+def mentions_all(words: Iterable[str], text: str) -> bool:
+    """Whether every word (or its singular) begins a word of the text; False for no words."""
+    stems = [w.lower().removesuffix("s") for w in words]
+    low = text.lower()
+    return bool(stems) and all(re.search(rf"(?<!\w){re.escape(s)}", low) for s in stems)
+
+
 def topic_words(topic: str) -> list[str]:
     """The words of a question's topic that say what it is about, as the question wrote them."""
     words = [w for w in _WORD.findall(topic) if w.lower() not in _NOT_TOPIC]

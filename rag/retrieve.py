@@ -241,6 +241,7 @@ class Retriever:
             ]
             fused = prefer(fused, responses, self.settings.rrf_k, self.settings.response_weight)
         named = set(structural)
+        words = query.topic_words(info.topic) if info.documents and not info.refs else []
         return [
             Hit(
                 chunk=chunks[cid],
@@ -249,9 +250,17 @@ class Retriever:
                 dense=dense_scores.get(cid),
                 lexical=lex_scores.get(cid),
                 named=cid in named,
+                mentions=bool(words) and query.mentions_all(words, _rec_text(chunks[cid])),
             )
             for cid, score in fused
             # A chunk gone from the store since the rankings were made (an ingest switched
             # generations meanwhile) is left out.
             if cid in chunks
         ]
+
+
+def _rec_text(chunk: Chunk) -> str:
+    """The recommendation or finding itself, without the response under it ("" if unknown)."""
+    if chunk.rec_start is None or chunk.rec_end is None:
+        return ""
+    return chunk.text[chunk.rec_start - chunk.start : chunk.rec_end - chunk.start]

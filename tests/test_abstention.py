@@ -84,6 +84,16 @@ def test_an_amount_question_abstains_when_no_quote_states_an_amount(pipeline):
     assert any("Level 3" in c.quote.text for c in answer.citations)
 
 
+def test_a_short_question_about_a_review_is_supported_by_a_finding_using_its_words(pipeline):
+    # "GPs" alone is too short a topic for its cosine to clear the threshold (0.34).
+    answer = pipeline.ask("What did Child Z say about GPs?")
+    assert not answer.abstained
+    assert answer.citations[0].hit.chunk.section == "Finding Two › c)"
+    assert "General Practitioners (GPs)" in answer.citations[0].quote.text
+    # Baby Sally mentions the police only in a response (a task group's members): no support.
+    assert pipeline.ask("What did the Baby Sally review ask the police to do?").abstained
+
+
 def test_a_topic_the_named_review_never_mentions_abstains_and_says_who_does(pipeline):
     answer = pipeline.ask("What did the Child P review recommend about fathers and male carers?")
     assert answer.abstained and answer.citations == ()

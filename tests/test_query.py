@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from rag.models import Chunk, DocMeta
-from rag.query import focus, known_names, number, parse, section_ref, topic, vocabulary
+from rag.query import (
+    focus,
+    known_names,
+    mentions_all,
+    number,
+    parse,
+    section_ref,
+    topic,
+    vocabulary,
+)
 from rag.sections import SectionIndex, structural_ranking
 
 METAS = {
@@ -181,3 +190,13 @@ def test_questions_that_ask_for_a_time_an_amount_or_a_response(question, kind, a
 )
 def test_focus_drops_frames_that_carry_no_topic(question, focused):
     assert focus(question) == focused
+
+
+def test_mentions_all_needs_every_word_or_its_singular_at_a_word_start():
+    text = "That General Practitioners (GPs) inform health visitors of new births."
+    assert mentions_all(["GPs"], text)
+    assert mentions_all(["health", "visitors"], text)
+    assert mentions_all(["visitor"], text)
+    assert not mentions_all(["health", "police"], text)
+    assert not mentions_all(["ractitioners"], text)
+    assert not mentions_all([], text)

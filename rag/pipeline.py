@@ -203,7 +203,7 @@ class Pipeline:
         info = self.retriever.understand(q)
         if info.unknown_names:
             return answering.abstain(q, answer_id, unknown=info.unknown_names)
-        words, others = self.retriever.not_in_review(q, info)
+        words, others = self.retriever.not_in_review(info)
         if words:
             metas = self.retriever.metas
             text = answering.not_in_review_text(

@@ -158,7 +158,7 @@ class Retriever:
         """What the question names: numbered sections, reviews, names the corpus never uses."""
         return query.parse(question, self.metas, self.vocabulary)
 
-    def not_in_review(self, question: str, info: query.QueryInfo) -> tuple[list[str], list[str]]:
+    def not_in_review(self, info: query.QueryInfo) -> tuple[list[str], list[str]]:
         """Topic words the named review never uses though other documents do, and those documents.
 
         "What did Child P recommend about fathers?" is not answered by Child P's passages on
@@ -250,17 +250,10 @@ class Retriever:
                 dense=dense_scores.get(cid),
                 lexical=lex_scores.get(cid),
                 named=cid in named,
-                mentions=bool(words) and query.mentions_all(words, _rec_text(chunks[cid])),
+                mentions=bool(words) and query.mentions_all(words, chunks[cid].rec_text),
             )
             for cid, score in fused
             # A chunk gone from the store since the rankings were made (an ingest switched
             # generations meanwhile) is left out.
             if cid in chunks
         ]
-
-
-def _rec_text(chunk: Chunk) -> str:
-    """The recommendation or finding itself, without the response under it ("" if unknown)."""
-    if chunk.rec_start is None or chunk.rec_end is None:
-        return ""
-    return chunk.text[chunk.rec_start - chunk.start : chunk.rec_end - chunk.start]

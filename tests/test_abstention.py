@@ -126,7 +126,7 @@ def test_a_topic_the_named_review_never_mentions_abstains_and_says_who_does(pipe
 )
 def test_the_review_topic_check_leaves_covered_and_everyday_questions_alone(pipeline, question):
     info = pipeline.retriever.understand(question)
-    assert pipeline.retriever.not_in_review(question, info) == ([], [])
+    assert pipeline.retriever.not_in_review(info) == ([], [])
     assert not pipeline.ask(question).abstained
 
 

@@ -25,10 +25,11 @@ $(APP_STAMP): pyproject.toml
 
 # llama.cpp is built for AVX2, not -march=native: a native build here enabled AMX, which this
 # sandboxed CPU advertises but will not run (the tests died with "Illegal instruction").
+# --no-cache-dir: a wheel pip cached from an earlier build would skip CMAKE_ARGS altogether.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
 $(TEST_STAMP): $(APP_STAMP)
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install --quiet -e ".[test,ollama,openai,llamacpp]"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install --quiet --no-cache-dir -e ".[test,ollama,openai,llamacpp]"
 	rm -f $(VENV)/.installed-test-* && touch $(TEST_STAMP)
 
 install: $(APP_STAMP)

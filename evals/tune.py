@@ -30,14 +30,14 @@ def main() -> int:
         if not q["answerable"]:
             continue
         info = retriever.understand(q["question"])
-        _, ranking, support = pipe.question_vectors(q["question"], info)
+        _, ranking, support = pipe.question_vectors(info.text or q["question"], info)
         prepared.append((q, info, ranking, support))
 
     def measure(settings) -> tuple[float, float, float]:
         retriever.settings = settings
         h1 = h3 = mrr = 0.0
         for q, info, vector, support in prepared:
-            hits = retriever.search(q["question"], vector, Filters(), info, support)
+            hits = retriever.search(info.text or q["question"], vector, Filters(), info, support)
             gold = gold_of(q)
             rank = next(
                 (

@@ -98,7 +98,8 @@ def supported(hits: Sequence[Hit], settings: Settings, across: bool = False) -> 
         # Short questions about a named review ("What did Child Z say about GPs?") leave a
         # topic too short for its cosine to clear the threshold; a recommendation or finding
         # of that review that uses every topic word supports it (a response that mentions the
-        # police in passing does not: only the recommendation text counts).
+        # police in passing does not: only the recommendation text counts). So does a passage
+        # using a name few passages use ("Which reviews mention BadgerNet?").
         return [h for h in pool if h.mentions][: settings.top_k]
     near = best - settings.passage_margin
     floor = max(settings.abstain_threshold, near)
@@ -280,9 +281,16 @@ _DURATION = re.compile(
 )
 
 
-def gives_duration(answer: Answer) -> bool:
-    """Whether any quote states a length of time, a deadline or a frequency."""
-    return any(_DURATION.search(c.quote.text) for c in answer.citations)
+# "93%", "93 per cent": how often something happens, as a share of occasions.
+_RATE = re.compile(r"\b\d+(?:\.\d+)?\s*(?:%|per\s*cent\b|percent\b)", re.IGNORECASE)
+
+
+def gives_duration(answer: Answer, rate: bool = False) -> bool:
+    """Whether any quote states a length of time, a deadline or a frequency (or a rate)."""
+    return any(
+        _DURATION.search(c.quote.text) or (rate and _RATE.search(c.quote.text))
+        for c in answer.citations
+    )
 
 
 NO_AMOUNT_TEXT = (
@@ -305,7 +313,9 @@ def gives_amount(answer: Answer) -> bool:
     )
 
 
-def missing_fact(answer: Answer, duration: bool, amount: bool) -> str | None:
+def missing_fact(
+    answer: Answer, duration: bool, amount: bool, frequency: bool = False
+) -> str | None:
     """Why an answer fails the kind of fact its question asks for (a time, an amount), or None.
 
     "How long …?" or "What dose …?" is not answered by quotes on the topic that state no time or
@@ -313,7 +323,7 @@ def missing_fact(answer: Answer, duration: bool, amount: bool) -> str | None:
     """
     if answer.abstained:
         return None
-    if duration and not gives_duration(answer):
+    if duration and not gives_duration(answer, rate=frequency):
         return NO_DURATION_TEXT
     if amount and not gives_amount(answer):
         return NO_AMOUNT_TEXT

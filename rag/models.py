@@ -91,7 +91,8 @@ class Hit:
     # True when the question names this section ("Recommendation 7", "Key Themes").
     named: bool = False
     # True when the question names this passage's review and its recommendation or finding
-    # text uses every word of the question's topic ("What did Child Z say about GPs?").
+    # text uses every word of the question's topic ("What did Child Z say about GPs?"), or
+    # when the passage uses every distinctive name the question uses ("BadgerNet").
     mentions: bool = False
 
 

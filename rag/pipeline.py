@@ -162,6 +162,7 @@ class Pipeline:
         retriever = self.retriever
         # `ask` has already read the question; reading it again would repeat the name matching.
         info = info or retriever.understand(q)
+        q = info.text or q
         vector, ranking, support = self.question_vectors(q, info)
         return retriever.search(q, ranking, filters, info, support), vector
 
@@ -222,7 +223,9 @@ class Pipeline:
             answer_id,
             across=info.across_reviews,
         )
-        missing = answering.missing_fact(answer, info.asks_duration, info.asks_amount)
+        missing = answering.missing_fact(
+            answer, info.asks_duration, info.asks_amount, info.asks_frequency
+        )
         if missing:
             return answering.abstain(q, answer_id, text=missing)
         if answer.abstained or not (self.settings.llm or self._chat_model):

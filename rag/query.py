@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from rag.abbreviations import spell_out
 from rag.models import DocMeta
 
 _CARDINALS = (
@@ -32,11 +33,16 @@ _ASKS_DURATION = re.compile(
     r"|\bhow many (?:minutes|hours|days|working days|weeks|months|years)\b|\bwithin how\b",
     re.IGNORECASE,
 )
-# Questions whose answer must be an amount: a dose, a sum, a quantity ("amount to" is a verb).
+# Questions whose answer must be an amount: a dose, a sum, a quantity ("amount to" is a verb),
+# a count of things in the world. "How many recommendations …" counts the reviews' own items,
+# which the answer lists.
 _ASKS_AMOUNT = re.compile(
-    r"\bhow much\b|\bdos(?:e|es|age|ages|ing)\b|\bamounts?\b(?!\s+to\b)|\bquantit(?:y|ies)\b",
+    r"\bhow much\b|\bdos(?:e|es|age|ages|ing)\b|\bamounts?\b(?!\s+to\b)|\bquantit(?:y|ies)\b"
+    r"|\bhow many\b(?!\s+(?:of\s+the\s+)?(?:recommendations|findings|reviews|actions)\b)",
     re.IGNORECASE,
 )
+# Duration questions a rate also answers: "how often is safe sleep discussed?" -> "in 93% of …".
+_ASKS_FREQUENCY = re.compile(r"\bhow (?:often|frequently)\b", re.IGNORECASE)
 # Questions about what the reviews say as a body ("What have the reviews said about …?").
 _ASKS_ACROSS = re.compile(r"\breviews\b|\bacross\b", re.IGNORECASE)
 # Questions about what was done with a recommendation rather than what it said.
@@ -134,11 +140,15 @@ class QueryInfo:
     unknown_names: tuple[str, ...] = ()
     asks_duration: bool = False
     asks_amount: bool = False
+    asks_frequency: bool = False
     asks_response: bool = False
     # Asks what the reviews say as a body, naming none: the answer should span reviews.
     across_reviews: bool = False
     # The question without the names of the reviews it names; "" when it names none.
     topic: str = ""
+    # The question as searched: abbreviations the corpus never uses spelled out ("CP plan" ->
+    # "child protection plan"); "" when nothing changed.
+    text: str = ""
 
 
 def section_ref(section: str) -> tuple[str, int] | None:
@@ -207,6 +217,27 @@ def unknown_names(question: str, vocabulary: set[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def names_used(question: str, vocabulary: set[str], exclude: set[str]) -> tuple[str, ...]:
+    """Names in the question that the corpus uses ("BadgerNet", "ICON"), except `exclude`.
+
+    Names are capitalised words, as for `unknown_names`; the words of review and partnership
+    names go in `exclude`, as every passage of a review carries them.
+    """
+    found = list(_WORD.finditer(question))
+    title_case = len(found) >= 4 and sum(m.group(0)[0].isupper() for m in found) > 0.6 * len(found)
+    out = []
+    for i, m in enumerate(found):
+        w = m.group(0)
+        low = w.lower()
+        if not w[0].isupper() or low in _COMMON_CAPS or (i == 0 and not w.isupper()):
+            continue
+        if title_case and not any(c.isupper() for c in w[1:]):
+            continue  # every word is capitalised; only "ICON" or "BadgerNet" still reads as a name
+        if low in vocabulary and low not in exclude and number(w) is None:
+            out.append(w)
+    return tuple(dict.fromkeys(out))
+
+
 def _unknown_run(question: str, run: list[re.Match], vocabulary: set[str]) -> list[str]:
     """A run of capitalised words no two of which the corpus uses together, e.g. "Care Act"."""
     words = [m.group(0).lower() for m in run]
@@ -240,6 +271,7 @@ def known_names(texts: Iterable[str]) -> set[str]:
 
 def parse(question: str, metas: Mapping[str, DocMeta], vocab: set[str]) -> QueryInfo:
     """Everything `rag.query` can read from a question."""
+    asked, question = question, spell_out(question, vocab)
     refs = []
     for m in REFERENCE.finditer(question):
         n = number(m.group(2))
@@ -257,8 +289,10 @@ def parse(question: str, metas: Mapping[str, DocMeta], vocab: set[str]) -> Query
         unknown_names=unknown_names(question, vocab),
         asks_duration=_ASKS_DURATION.search(question) is not None,
         asks_amount=_ASKS_AMOUNT.search(question) is not None,
+        asks_frequency=_ASKS_FREQUENCY.search(question) is not None,
         asks_response=_ASKS_RESPONSE.search(question) is not None,
         across_reviews=not documents and _ASKS_ACROSS.search(question) is not None,
+        text=question if question != asked else "",
     )
 
 

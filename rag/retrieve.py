@@ -75,6 +75,11 @@ class LexicalIndex:
         tokens = [t for t in _tokenize([text])[0] if t in self.bm25.vocab_dict]
         return self.bm25.get_scores(tokens) if tokens and self.ids else None
 
+    def chunks_using(self, word: str) -> int:
+        """How many chunks use the word (stemmed, as BM25 reads it)."""
+        scores = self._scores(word)
+        return 0 if scores is None else int((scores > 0).sum())
+
     def documents_using(self, text: str) -> set[str]:
         """The documents with a chunk that uses any word of the text (stemmed, as BM25 reads it)."""
         scores = self._scores(text)
@@ -131,6 +136,8 @@ class Retriever:
         refs: list[ChunkRef] = []
         tokens: list[list[str]] = []
         self.vocabulary = query.known_names(_names_text(m) for m in self.metas.values())
+        # Every passage of a review carries its review's and partnership's names.
+        self._catalog_words = query.vocabulary(_names_text(m) for m in self.metas.values())
         # A page of chunks at a time: the texts feed BM25 and the vocabulary, and are dropped;
         # a hit's text is read back from the store (at 100k chunks the texts held ~800 MiB).
         for page in store.chunk_pages():
@@ -157,6 +164,16 @@ class Retriever:
     def understand(self, question: str) -> query.QueryInfo:
         """What the question names: numbered sections, reviews, names the corpus never uses."""
         return query.parse(question, self.metas, self.vocabulary)
+
+    def distinctive_names(self, question: str) -> list[str]:
+        """Names in the question that few passages use ("BadgerNet"): where they are is news.
+
+        A name many passages use ("GP", "Hampshire") says little about which passage answers;
+        review and partnership names are left out.
+        """
+        names = query.names_used(question, self.vocabulary, self._catalog_words)
+        most = max(1, int(self.size * self.settings.distinctive_share))
+        return [w for w in names if 0 < self.lexical.chunks_using(w) <= most]
 
     def not_in_review(self, info: query.QueryInfo) -> tuple[list[str], list[str]]:
         """Topic words the named review never uses though other documents do, and those documents.
@@ -242,6 +259,7 @@ class Retriever:
             fused = prefer(fused, responses, self.settings.rrf_k, self.settings.response_weight)
         named = set(structural)
         words = query.topic_words(info.topic) if info.documents and not info.refs else []
+        names = self.distinctive_names(question) if mode == "hybrid" else []
         return [
             Hit(
                 chunk=chunks[cid],
@@ -250,7 +268,8 @@ class Retriever:
                 dense=dense_scores.get(cid),
                 lexical=lex_scores.get(cid),
                 named=cid in named,
-                mentions=bool(words) and query.mentions_all(words, chunks[cid].rec_text),
+                mentions=(bool(words) and query.mentions_all(words, chunks[cid].rec_text))
+                or (bool(names) and query.mentions_all(names, chunks[cid].text)),
             )
             for cid, score in fused
             # A chunk gone from the store since the rankings were made (an ingest switched

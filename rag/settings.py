@@ -89,6 +89,12 @@ class Settings(BaseSettings):
         description="Lowest cosine similarity between question and best passage that still "
         "counts as support; below it the assistant abstains. Calibrated on the dev split.",
     )
+    distinctive_share: float = Field(
+        0.05,
+        description='A name in the question ("BadgerNet") used by at most this share of '
+        "passages is distinctive: when nothing clears the abstention threshold, the passages "
+        "using it support the question.",
+    )
     passage_margin: float = Field(
         0.08,
         description="A passage after the first is quoted only if its similarity is within this "

@@ -78,6 +78,20 @@ def test_names_and_years_the_corpus_never_uses_abstain_and_are_named(pipeline):
             "How much training do health visitors get on safeguarding?",
             "Level 3",
         ),
+        # A count of things in the world needs a number; passages about fathers give none.
+        (
+            "How many fathers were interviewed for the thematic review?",
+            "no dose, amount or number",
+            "How many times a year do community midwives get safeguarding supervision?",
+            "quarterly",
+        ),
+        # "How often" is answered by a rate as well as by a frequency.
+        (
+            "How often should health visitors visit a newborn after discharge?",
+            "no time, deadline or frequency",
+            "How often do ICON and safe sleep get discussed before families go home?",
+            "93%",
+        ),
     ],
 )
 def test_a_time_or_amount_question_abstains_when_no_quote_states_one(
@@ -100,6 +114,28 @@ def test_a_short_question_about_a_review_is_supported_by_a_finding_using_its_wor
     assert "General Practitioners (GPs)" in answer.citations[0].quote.text
     # Baby Sally mentions the police only in a response (a task group's members): no support.
     assert pipeline.ask("What did the Baby Sally review ask the police to do?").abstained
+
+
+def test_a_distinctive_name_supports_the_passages_that_use_it(pipeline):
+    # "BadgerNet" is in three passages' responses; the question's cosine with them is under 0.32.
+    answer = pipeline.ask("Which reviews mention BadgerNet and what is it being used for?")
+    assert not answer.abstained
+    assert {c.quote.document for c in answer.citations} >= {"hampshire-child-p-response"}
+    assert any("BadgerNet" in c.hit.chunk.text for c in answer.citations)
+    # A name many passages use says nothing about which passage answers.
+    names = pipeline.retriever.distinctive_names("Do Health Visitors in Hampshire use BadgerNet?")
+    assert names == ["BadgerNet"]
+
+
+def test_practitioner_abbreviations_are_read_not_abstained_on(pipeline):
+    # "CP" and "PC" are nowhere in the corpus; read as names, both questions abstained.
+    answer = pipeline.ask(
+        "If a child comes off their CP plan once the court makes a care order, are they safer?"
+    )
+    assert not answer.abstained
+    assert any("reduction in risk" in c.quote.text for c in answer.citations)
+    answer = pipeline.ask("As a PC going to a domestic with kids in the house, what should I do?")
+    assert not answer.abstained and "PC" not in answer.text.split("“")[-1]
 
 
 def test_a_topic_the_named_review_never_mentions_abstains_and_says_who_does(pipeline):

@@ -166,6 +166,9 @@ def test_runs_of_capitals_the_corpus_never_uses_together_are_unknown():
         ("What amount of alcohol is safe?", "asks_amount", True),
         ("What would amount to neglect?", "asks_amount", False),
         ("How many recommendations did Child P make?", "asks_amount", False),
+        ("How many babies died in 2021?", "asks_amount", True),
+        ("How often is safe sleep discussed?", "asks_frequency", True),
+        ("How long is a case kept open?", "asks_frequency", False),
         ("What have the reviews said about safe sleep?", "across_reviews", True),
         ("What is the learning across reviews on supervision?", "across_reviews", True),
         ("What did the Child P review say about safe sleep?", "across_reviews", False),
@@ -200,3 +203,40 @@ def test_mentions_all_needs_every_word_or_its_singular_at_a_word_start():
     assert not mentions_all(["health", "police"], text)
     assert not mentions_all(["ractitioners"], text)
     assert not mentions_all([], text)
+
+
+@pytest.mark.parametrize(
+    ("question", "searched"),
+    [
+        ("Does coming off a CP plan mean less risk?", "Does coming off a child protection plan"),
+        ("What should HVs do?", "What should health visitors do?"),
+        ("Is A&E told?", "Is accident and emergency told?"),
+        # Not an abbreviation: lower case, or inside a word, or one the corpus uses itself.
+        ("Is the cp plan right?", ""),
+        ("What did HSCP do?", ""),
+        ("What is a Safe Sleep CPD session?", ""),
+    ],
+)
+def test_abbreviations_the_corpus_never_uses_are_spelled_out(question, searched):
+    info = parse(question, METAS, VOCAB | {"hscp"})
+    assert info.text.startswith(searched) if searched else info.text == ""
+    assert info.unknown_names == () or searched == ""
+
+
+def test_abbreviations_the_corpus_uses_are_left_as_written():
+    from rag.abbreviations import spell_out
+
+    assert spell_out("What about the MASH?", {"mash"}) == "What about the MASH?"
+    assert (
+        spell_out("What about the MASH?", set()) == "What about the multi-agency safeguarding hub?"
+    )
+
+
+def test_names_used_are_capitalised_corpus_words_except_excluded_ones():
+    from rag.query import names_used
+
+    vocab = {"badgernet", "icon", "hampshire", "safe", "sleep"}
+    question = "Does Hampshire use BadgerNet or ICON to advise parents on Safe sleep?"
+    assert names_used(question, vocab, exclude={"hampshire"}) == ("BadgerNet", "ICON", "Safe")
+    # A Title Case question capitalises every word: only "BadgerNet" and "ICON" read as names.
+    assert names_used("What Is BadgerNet And ICON Used For", vocab, set()) == ("BadgerNet", "ICON")

@@ -135,7 +135,10 @@ def test_practitioner_abbreviations_are_read_not_abstained_on(pipeline):
     assert not answer.abstained
     assert any("reduction in risk" in c.quote.text for c in answer.citations)
     answer = pipeline.ask("As a PC going to a domestic with kids in the house, what should I do?")
-    assert not answer.abstained and "PC" not in answer.text.split("“")[-1]
+    assert not answer.abstained
+    # An abbreviation of something the reviews never name stays a name they never use.
+    answer = pipeline.ask("Did any of the reviews look at FGM risk for a baby girl?")
+    assert answer.abstained and "“FGM”" in answer.text
 
 
 def test_a_topic_the_named_review_never_mentions_abstains_and_says_who_does(pipeline):

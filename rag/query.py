@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from rag.abbreviations import spell_out
+from rag.glossary import spell_out, unnamed_topics
 from rag.models import DocMeta
 
 _CARDINALS = (
@@ -34,11 +34,12 @@ _ASKS_DURATION = re.compile(
     re.IGNORECASE,
 )
 # Questions whose answer must be an amount: a dose, a sum, a quantity ("amount to" is a verb),
-# a count of things in the world. "How many recommendations …" counts the reviews' own items,
-# which the answer lists.
+# a count of things in the world, an average or a share. "How many recommendations …" counts
+# the reviews' own items, which the answer lists.
 _ASKS_AMOUNT = re.compile(
     r"\bhow much\b|\bdos(?:e|es|age|ages|ing)\b|\bamounts?\b(?!\s+to\b)|\bquantit(?:y|ies)\b"
-    r"|\bhow many\b(?!\s+(?:of\s+the\s+)?(?:recommendations|findings|reviews|actions)\b)",
+    r"|\bhow many\b(?!\s+(?:of\s+the\s+)?(?:recommendations|findings|reviews|actions)\b)"
+    r"|\baverage\b|\bpercentage\b|\bproportion\b|\bstatistics\b",
     re.IGNORECASE,
 )
 # Duration questions a rate also answers: "how often is safe sleep discussed?" -> "in 93% of …".
@@ -115,6 +116,14 @@ _COMMON_CAPS = {
     "explain",
     "mum",
     "dad",
+    # Everyday words typed in capitals ("Is that OK?").
+    "ok",
+    "okay",
+    "asap",
+    "fyi",
+    "pls",
+    "tbh",
+    "uk",
 }
 
 # Words that never say what a question is about (see topic_words).
@@ -286,7 +295,7 @@ def parse(question: str, metas: Mapping[str, DocMeta], vocab: set[str]) -> Query
         refs=tuple(dict.fromkeys(refs)),
         documents=documents,
         topic=topic(question, documents, metas) if documents else "",
-        unknown_names=unknown_names(question, vocab),
+        unknown_names=_merge_names(unknown_names(question, vocab), unnamed_topics(question, vocab)),
         asks_duration=_ASKS_DURATION.search(question) is not None,
         asks_amount=_ASKS_AMOUNT.search(question) is not None,
         asks_frequency=_ASKS_FREQUENCY.search(question) is not None,
@@ -294,6 +303,11 @@ def parse(question: str, metas: Mapping[str, DocMeta], vocab: set[str]) -> Query
         across_reviews=not documents and _ASKS_ACROSS.search(question) is not None,
         text=question if question != asked else "",
     )
+
+
+def _merge_names(names: tuple[str, ...], topics: tuple[str, ...]) -> tuple[str, ...]:
+    seen = {n.lower() for n in names}
+    return names + tuple(t for t in topics if t not in seen)
 
 
 def topic(question: str, documents: Iterable[str], metas: Mapping[str, DocMeta]) -> str:

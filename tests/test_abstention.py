@@ -127,6 +127,21 @@ def test_a_distinctive_name_supports_the_passages_that_use_it(pipeline):
     assert names == ["BadgerNet"]
 
 
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [
+        # Passages on teenage relationships and violence are close (cosine 0.49), yet none is
+        # about exploitation.
+        ("What did the reviews recommend about county lines and exploitation?", "county lines"),
+        ("Is there a protocol for bruising found on a non-mobile baby?", "bruising"),
+    ],
+)
+def test_a_safeguarding_issue_the_corpus_never_names_abstains(pipeline, question, named):
+    answer = pipeline.ask(question)
+    assert answer.abstained and answer.citations == ()
+    assert f"“{named}”" in answer.text
+
+
 def test_practitioner_abbreviations_are_read_not_abstained_on(pipeline):
     # "CP" and "PC" are nowhere in the corpus; read as names, both questions abstained.
     answer = pipeline.ask(

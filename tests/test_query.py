@@ -167,6 +167,7 @@ def test_runs_of_capitals_the_corpus_never_uses_together_are_unknown():
         ("What would amount to neglect?", "asks_amount", False),
         ("How many recommendations did Child P make?", "asks_amount", False),
         ("How many babies died in 2021?", "asks_amount", True),
+        ("What's the average caseload for a social worker?", "asks_amount", True),
         ("How often is safe sleep discussed?", "asks_frequency", True),
         ("How long is a case kept open?", "asks_frequency", False),
         ("What have the reviews said about safe sleep?", "across_reviews", True),
@@ -239,7 +240,7 @@ def test_abbreviations_of_things_the_corpus_never_names_stay_unknown_names():
 
 
 def test_abbreviations_the_corpus_uses_are_left_as_written():
-    from rag.abbreviations import spell_out
+    from rag.glossary import spell_out
 
     vocab = known_names(["the multi-agency safeguarding hub"])
     assert spell_out("What about the MASH?", vocab | {"mash"}) == "What about the MASH?"
@@ -256,3 +257,29 @@ def test_names_used_are_capitalised_corpus_words_except_excluded_ones():
     assert names_used(question, vocab, exclude={"hampshire"}) == ("BadgerNet", "ICON", "Safe")
     # A Title Case question capitalises every word: only "BadgerNet" and "ICON" read as names.
     assert names_used("What Is BadgerNet And ICON Used For", vocab, set()) == ("BadgerNet", "ICON")
+
+
+@pytest.mark.parametrize(
+    ("question", "unknown"),
+    [
+        ("What do the reviews say about county lines?", ("county lines",)),
+        (
+            "Any learning on child sexual exploitation of teenage girls?",
+            ("child sexual exploitation",),
+        ),
+        ("Is this private fostering?", ("private fostering",)),
+        ("What about bruises on a baby?", ("bruise",)),
+        # Issues the corpus does name, in its own wording or by its abbreviation.
+        ("What has been done about fabricated or induced illness?", ()),
+        # Words typed in capitals are not names.
+        ("Is that OK if mum is home?", ()),
+    ],
+)
+def test_safeguarding_issues_the_corpus_never_names_are_unknown(question, unknown):
+    vocab = known_names(["Fabricated and Induced Illness (FII)", "mum is home"])
+    assert parse(question, METAS, vocab | VOCAB).unknown_names == unknown
+
+
+def test_a_corpus_naming_an_issue_by_its_abbreviation_names_it():
+    question = "Any learning on child sexual exploitation?"
+    assert parse(question, METAS, VOCAB | {"cse"}).unknown_names == ()

@@ -1,4 +1,5 @@
-"""Practitioner abbreviations that the reviews spell out ("CP plan", "HV", "a PC")."""
+"""Safeguarding words a question may use: practitioners' abbreviations ("CP plan", "HV") and
+the specific safeguarding issues (county lines, FGM, private fostering) a corpus may not cover."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "DV": ("domestic violence", "domestic abuse"),
     "ED": ("emergency department",),
     "FGM": ("female genital mutilation",),
+    "FII": ("fabricated or induced illness", "fabricated and induced illness"),
     "FNP": ("family nurse partnership",),
     "HV": ("health visitor",),
     "ICPC": ("initial child protection conference",),
@@ -73,3 +75,69 @@ def spell_out(question: str, vocabulary: set[str]) -> str:
         return used[0] + plural if used else m.group(0)
 
     return _ABBREVIATION.sub(words, question)
+
+
+# Specific safeguarding issues, as statutory guidance (Working Together, Keeping Children Safe
+# in Education) names them. A question about one the corpus never mentions cannot be answered
+# from it, however close its passages on other harms are.
+TOPICS = (
+    "breast ironing",
+    "bruise",
+    "bruising",
+    "bullying",
+    "child criminal exploitation",
+    "child sexual exploitation",
+    "child-on-child abuse",
+    "county lines",
+    "criminal exploitation",
+    "cyberbullying",
+    "elective home education",
+    "electively home educated",
+    "extremism",
+    "fabricated or induced illness",
+    "female genital mutilation",
+    "forced marriage",
+    "gang",
+    "grooming",
+    "home educated",
+    "honour-based abuse",
+    "knife crime",
+    "modern slavery",
+    "online abuse",
+    "online harms",
+    "peer-on-peer abuse",
+    "private fostering",
+    "radicalisation",
+    "self-harm",
+    "serious violence",
+    "sexting",
+    "sextortion",
+    "sexual exploitation",
+    "spirit possession",
+    "suicide",
+    "trafficking",
+    "unaccompanied asylum",
+    "upskirting",
+    "witchcraft",
+    "young carers",
+)
+_TOPIC = re.compile(
+    r"(?<![\w-])("
+    + "|".join(re.escape(t) for t in sorted(TOPICS, key=len, reverse=True))
+    + r")(?:s|ed|ing)?(?![\w-])",
+    re.IGNORECASE,
+)
+
+
+def unnamed_topics(question: str, vocabulary: set[str]) -> tuple[str, ...]:
+    """The specific safeguarding issues the question names that the corpus never uses."""
+    found = (m.group(1).lower() for m in _TOPIC.finditer(question))
+    return tuple(dict.fromkeys(t for t in found if not _topic_used(t, vocabulary)))
+
+
+def _topic_used(topic: str, vocabulary: set[str]) -> bool:
+    # "Fabricated and Induced Illness" is the same issue as "fabricated or induced illness",
+    # and a corpus that says "FII" or "CSE" names it too.
+    wordings = {topic, topic.replace(" or ", " and "), topic.replace(" and ", " or ")}
+    wordings |= {a for a, spelled in ABBREVIATIONS.items() if topic in spelled}
+    return any(_uses(w, vocabulary) for w in wordings)

@@ -225,6 +225,18 @@ def choose_spans(
     return chosen
 
 
+def _in_order(spans: list[Span], doc_text: str) -> dict[Span, float]:
+    # A question with no topic has no similarity to go by: the opening's first sentences say
+    # what the review was. Title lines ("Serious Case Review of Child Z") are not sentences.
+    order = [s for s in spans if len(doc_text[s.start : s.end].split()) >= _SENTENCE_WORDS]
+    score = dict.fromkeys(spans, -1.0)
+    score.update({s: 1.0 - i * 0.01 for i, s in enumerate(order)})
+    return score
+
+
+_SENTENCE_WORDS = 8
+
+
 def compose(
     question: str,
     hits: Sequence[Hit],
@@ -235,11 +247,13 @@ def compose(
     settings: Settings,
     answer_id: str | None = None,
     across: bool = False,
+    overview: bool = False,
 ) -> Answer:
     """Build the answer from verified quotes only; abstain when nothing supports it.
 
     `vectors` gives the unit vectors of candidate sentences (stored at ingest, or embedded);
-    `across` asks for breadth over reviews (see `supported`).
+    `across` asks for breadth over reviews (see `supported`); `overview` (a question naming a
+    review and nothing else) quotes the named openings' first full sentences.
     """
     chosen = supported(hits, settings, across)
     docs = {h.chunk.document: documents(h.chunk.document) for h in chosen}
@@ -255,6 +269,10 @@ def compose(
     citations: list[Citation] = []
     for (hit, doc_text), candidates in zip(passages, spans):
         score = {s: next(sims) for s in candidates}
+        if overview and hit.named:
+            score = _in_order(candidates, doc_text)
+            if max(score.values(), default=-1.0) < 0:
+                continue  # a title page: nothing in it says what the review was
         for span in choose_spans(hit, doc_text, score, settings):
             quote = Quote(hit.chunk.document, doc_text[span.start : span.end], span.start, span.end)
             if verify(quote):

@@ -222,6 +222,7 @@ class Pipeline:
             settings,
             answer_id,
             across=info.across_reviews,
+            overview=info.asks_overview,
         )
         missing = answering.missing_fact(
             answer, info.asks_duration, info.asks_amount, info.asks_frequency

@@ -153,6 +153,9 @@ class QueryInfo:
     asks_response: bool = False
     # Asks what the reviews say as a body, naming none: the answer should span reviews.
     across_reviews: bool = False
+    # Names a review and nothing it is asked about ("Tell me about the Child Z review"): the
+    # review's opening, which says what case it reviewed and how, answers it.
+    asks_overview: bool = False
     # The question without the names of the reviews it names; "" when it names none.
     topic: str = ""
     # The question as searched: abbreviations the corpus never uses spelled out ("CP plan" ->
@@ -291,16 +294,18 @@ def parse(question: str, metas: Mapping[str, DocMeta], vocab: set[str]) -> Query
         if n is not None:
             refs.append((_kind(m.group(2)), n))
     documents = mentioned_documents(question, metas)
+    about = topic(question, documents, metas) if documents else ""
     return QueryInfo(
         refs=tuple(dict.fromkeys(refs)),
         documents=documents,
-        topic=topic(question, documents, metas) if documents else "",
+        topic=about,
         unknown_names=_merge_names(unknown_names(question, vocab), unnamed_topics(question, vocab)),
         asks_duration=_ASKS_DURATION.search(question) is not None,
         asks_amount=_ASKS_AMOUNT.search(question) is not None,
         asks_frequency=_ASKS_FREQUENCY.search(question) is not None,
         asks_response=_ASKS_RESPONSE.search(question) is not None,
         across_reviews=not documents and _ASKS_ACROSS.search(question) is not None,
+        asks_overview=bool(documents) and not refs and not topic_words(about),
         text=question if question != asked else "",
     )
 

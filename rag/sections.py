@@ -20,6 +20,7 @@ def _label(section: str) -> str:
     return parts[-1] if parts else section
 
 
+_OPENING = 2
 _GENERIC = {"recommendation", "recommendations", "for", "the", "and", "of", "service", "team"}
 
 
@@ -69,7 +70,14 @@ class SectionIndex:
         self.by_label: dict[str, list[Chunk | ChunkRef]] = defaultdict(list)
         self.by_group: dict[frozenset[str], list[Chunk | ChunkRef]] = defaultdict(list)
         self.words: dict[str, frozenset[str]] = {}
+        # Each document's first two chunks: its opening, which says what case the review was
+        # and how it was done (the first alone may be only a title page).
+        self.opening: dict[str, list[Chunk | ChunkRef]] = defaultdict(list)
         for c in chunks:
+            first = self.opening[c.document]
+            first.append(c)
+            first.sort(key=lambda c: c.start)
+            del first[_OPENING:]
             ref = section_ref(c.section)
             if ref:
                 self.by_ref[ref].append(c)
@@ -114,6 +122,8 @@ def structural_ranking(
     allowed: Callable[[Chunk | ChunkRef], bool] = lambda c: True,
 ) -> list[str]:
     """Ids of the chunks the question names, best named first, first pieces only."""
+    if info.asks_overview:
+        return [c.id for d in info.documents for c in index.opening.get(d, ()) if allowed(c)]
     q_words = set(vocabulary([question]))
     wanted = bool(info.refs)
     matched = []

@@ -47,6 +47,19 @@ def test_numbered_lookup_finds_the_recommendation(pipeline):
     assert contains(answer.citations[0].quote.text, "where a baby is not registered with a GP")
 
 
+def test_a_question_naming_only_a_review_quotes_its_opening(pipeline):
+    # "Tell me about …" has no topic: it abstained (cosine 0.13) or quoted the title line.
+    answer = pipeline.ask("Tell me about the Child Z review")
+    assert not answer.abstained
+    assert_verified(answer)
+    quotes = [c.quote.text for c in answer.citations]
+    assert any(q.startswith("The case was considered by the Hampshire") for q in quotes)
+    # The briefing's title page ("Thematic Serious Case Review") is not quoted as an answer.
+    answer = pipeline.ask("Tell me about the Southampton thematic review")
+    assert all(len(c.quote.text.split()) >= 8 for c in answer.citations)
+    assert any("In March 2018" in c.quote.text for c in answer.citations)
+
+
 def test_a_question_across_reviews_quotes_more_than_one_review(pipeline):
     answer = pipeline.ask("What have the reviews said about safe sleep?")
     reviews = {c.hit.meta.review for c in answer.citations}

@@ -283,3 +283,17 @@ def test_safeguarding_issues_the_corpus_never_names_are_unknown(question, unknow
 def test_a_corpus_naming_an_issue_by_its_abbreviation_names_it():
     question = "Any learning on child sexual exploitation?"
     assert parse(question, METAS, VOCAB | {"cse"}).unknown_names == ()
+
+
+@pytest.mark.parametrize(
+    ("question", "overview"),
+    [
+        ("Tell me about the Child P review", True),
+        ("Summarise Child P", True),
+        ("What did Child P say about midwives?", False),
+        ("What was Recommendation 2 of Child P?", False),
+        ("Tell me about safe sleep", False),
+    ],
+)
+def test_a_question_naming_only_a_review_asks_for_an_overview(question, overview):
+    assert parse(question, METAS, VOCAB).asks_overview is overview

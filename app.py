@@ -12,12 +12,13 @@ import streamlit as st
 
 from rag import privacy
 from rag import ui_helpers as ui
+from rag.claims import SentenceCheck
 from rag.conversation import Exchange, resolve
 from rag.corpus_info import CorpusInfo, describe
 from rag.errors import RagError
 from rag.feedback import REASONS, FeedbackStore
 from rag.followup import rewrite_followup
-from rag.models import Citation, Filters
+from rag.models import Answer, Citation, Filters
 from rag.settings import Settings
 from rag.ui_cache import load_pipeline
 
@@ -154,6 +155,34 @@ def render_answer(turn: dict, pipe, info: CorpusInfo, store: FeedbackStore) -> N
     render_feedback(turn, store)
 
 
+def render_draft(placeholder, checks: list[SentenceCheck]) -> None:
+    # Plain grey text with no citation numbers: a draft must never look verified.
+    with placeholder.container():
+        st.caption(esc(ui.draft_status(checks)))
+        for sentence in ui.draft_sentences(checks):
+            st.caption(esc(sentence))
+
+
+def answer_streaming(turn: dict, pipe) -> None:
+    """Ask, showing a language model's draft until the checked answer replaces it."""
+    resolved = turn["resolved"]
+    draft = st.empty()
+    checks: list[SentenceCheck] = []
+    with st.spinner("Searching the reviews…"):
+        try:
+            for event in pipe.stream_ask(
+                resolved.query, resolved.filters, answer_id=str(turn["id"])
+            ):
+                if isinstance(event, Answer):
+                    turn["answer"] = event
+                else:
+                    checks.append(event)
+                    render_draft(draft, checks)
+        except RagError as exc:
+            turn["error"] = str(exc)
+    draft.empty()
+
+
 def render_turn(turn: dict, pipe, info: CorpusInfo, store: FeedbackStore) -> None:
     resolved = turn["resolved"]
     with st.chat_message("user"):
@@ -182,13 +211,7 @@ def render_turn(turn: dict, pipe, info: CorpusInfo, store: FeedbackStore) -> Non
                 "stored, even with feedback. Searched for: " + esc(resolved.query)
             )
         if turn["answer"] is None and turn["error"] is None:
-            with st.spinner("Searching the reviews…"):
-                try:
-                    turn["answer"] = pipe.ask(
-                        resolved.query, resolved.filters, answer_id=str(turn["id"])
-                    )
-                except RagError as exc:
-                    turn["error"] = str(exc)
+            answer_streaming(turn, pipe)
         if turn["error"]:
             st.error(esc(turn["error"]))
             return

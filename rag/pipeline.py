@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from langchain_core.language_models import BaseChatModel
@@ -13,6 +14,7 @@ from langchain_core.language_models import BaseChatModel
 from rag import answer as answering
 from rag import ingest, query
 from rag.chunk import chunk_document
+from rag.claims import SentenceCheck
 from rag.embed import Embedder
 from rag.errors import DocumentError, IndexMissing, InvalidQuestion, LLMUnavailable
 from rag.followup import rewrite_followup
@@ -21,10 +23,11 @@ from rag.models import Answer, Chunk, DocMeta, Document, Filters, Hit
 from rag.retrieve import Retriever, search_text
 from rag.settings import Settings
 from rag.store import Encoder, Store, SyncReport
-from rag.synthesis import synthesise
+from rag.synthesis import Synthesis, stream_synthesis, synthesise
 from rag.verify import verify_quote
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,19 @@ class IngestReport:
     documents: int
     chunks: int
     failures: tuple[DocumentError, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class _Grounds:
+    """The extractive answer (or abstention) and, unless final, what synthesis is given."""
+
+    answer: Answer
+    final: bool = True
+    question: str = ""
+    hits: Sequence[Hit] = ()
+    settings: Settings | None = None
+    k: int | None = None
+    across: bool = False
 
 
 def check_question(question: str, settings: Settings) -> str:
@@ -199,18 +215,51 @@ class Pipeline:
         answer_id: str | None = None,
     ) -> Answer:
         """Answer with verified verbatim quotes and citations, or abstain."""
+        grounds = self._grounds(question, filters, k, answer_id)
+        if grounds.final:
+            return grounds.answer
+        try:
+            return self._synthesis(synthesise, grounds).answer
+        except LLMUnavailable as exc:
+            return self._unavailable(grounds.answer, exc)
+
+    def stream_ask(
+        self,
+        question: str,
+        filters: Filters = Filters(),
+        k: int | None = None,
+        answer_id: str | None = None,
+    ) -> Iterator[SentenceCheck | Answer]:
+        """As ask, for a UI that streams: with a language model, each written sentence's first
+        check as it completes (unverified until the end), then the Answer; else just the Answer.
+        """
+        grounds = self._grounds(question, filters, k, answer_id)
+        if grounds.final:
+            yield grounds.answer
+            return
+        try:
+            for event in self._synthesis(stream_synthesis, grounds):
+                yield event.answer if isinstance(event, Synthesis) else event
+        except LLMUnavailable as exc:
+            # Sentences already streamed were drafts only; the extractive answer replaces them.
+            yield self._unavailable(grounds.answer, exc)
+
+    def _grounds(
+        self, question: str, filters: Filters, k: int | None, answer_id: str | None
+    ) -> _Grounds:
+        """The extractive answer or abstention, and what a language model would be given."""
         q = check_question(question, self.settings)
         settings = self.settings if k is None else self.settings.model_copy(update={"top_k": k})
         info = self.retriever.understand(q)
         if info.unknown_names:
-            return answering.abstain(q, answer_id, unknown=info.unknown_names)
+            return _Grounds(answering.abstain(q, answer_id, unknown=info.unknown_names))
         words, others = self.retriever.not_in_review(info)
         if words:
             metas = self.retriever.metas
             text = answering.not_in_review_text(
                 [metas[d] for d in info.documents], words, [metas[d] for d in others]
             )
-            return answering.abstain(q, answer_id, text=text)
+            return _Grounds(answering.abstain(q, answer_id, text=text))
         hits, vector = self.search(q, filters, info)
         answer = answering.compose(
             q,
@@ -228,10 +277,9 @@ class Pipeline:
             answer, info.asks_duration, info.asks_amount, info.asks_frequency
         )
         if missing:
-            return answering.abstain(q, answer_id, text=missing)
-        if answer.abstained or not (self.settings.llm or self._chat_model):
-            return answer
-        return self._synthesise(q, hits, answer, settings, k, info.across_reviews)
+            return _Grounds(answering.abstain(q, answer_id, text=missing))
+        final = answer.abstained or not (self.settings.llm or self._chat_model)
+        return _Grounds(answer, final, q, hits, settings, k, info.across_reviews)
 
     @property
     def chat_model(self) -> BaseChatModel | None:
@@ -251,30 +299,23 @@ class Pipeline:
             return question
         return rewrite_followup(history, question, model)
 
-    def _synthesise(
-        self,
-        q: str,
-        hits: Sequence[Hit],
-        fallback: Answer,
-        settings: Settings,
-        k: int | None,
-        across: bool,
-    ) -> Answer:
+    def _synthesis(self, make: Callable[..., R], g: _Grounds) -> R:
         # The extractive answer is the fallback: an unreachable model never fails the question.
-        try:
-            made = synthesise(
-                q,
-                hits,
-                fallback,
-                self.chat_model,
-                self.document_text,
-                self._verify,
-                settings,
-                k,
-                across,
-            )
-            return made.answer
-        except LLMUnavailable as exc:
-            log.warning("language model unavailable: %s", exc)
-            note = f"Language model unavailable ({exc}); showing the extractive answer."
-            return replace(fallback, notes=(*fallback.notes, note))
+        # The model is built here, inside the caller's try, so a missing one becomes a note.
+        return make(
+            g.question,
+            g.hits,
+            g.answer,
+            self.chat_model,
+            self.document_text,
+            self._verify,
+            g.settings,
+            g.k,
+            g.across,
+        )
+
+    @staticmethod
+    def _unavailable(fallback: Answer, exc: LLMUnavailable) -> Answer:
+        log.warning("language model unavailable: %s", exc)
+        note = f"Language model unavailable ({exc}); showing the extractive answer."
+        return replace(fallback, notes=(*fallback.notes, note))

@@ -7,9 +7,10 @@ passage or question show literally; the only markup added is our own highlight a
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.claims import split_sentences
+from rag.claims import SentenceCheck, split_sentences, strip_markers
 from rag.corpus_info import CorpusInfo
 from rag.models import Answer, Citation, Filters
 from rag.synthesis import FLAG, llm_counts
@@ -129,6 +130,27 @@ class Written:
 def written_sentences(answer: Answer) -> list[Written]:
     """The sentences of an LLM answer; those flagged NOT VERIFIED are marked unverified."""
     return [Written(s, not s.startswith(FLAG)) for s in split_sentences(answer.text)]
+
+
+DRAFT_LABEL = "Drafting – not yet checked"
+
+
+def draft_sentences(checks: Sequence[SentenceCheck]) -> list[str]:
+    """A streaming model's sentences so far that passed their first check, as plain draft text.
+
+    Citation numbers and quotation marks are removed, so a draft never looks cited or quoted;
+    only the final answer, checked as a whole, is shown as verified."""
+    return [" ".join(strip_markers(c.text).replace('"', "").split()) for c in checks if c.kept]
+
+
+def draft_status(checks: Sequence[SentenceCheck]) -> str:
+    """The draft's label and how far the model has got, in words."""
+    failed = sum(not c.kept for c in checks)
+    status = f"{DRAFT_LABEL}: {_n(len(checks), 'sentence')} written so far"
+    if failed:
+        status += f", {failed} already set aside because {'it' if failed == 1 else 'they'} "
+        status += "did not check out"
+    return status + ". The checked answer replaces this draft when it is ready."
 
 
 def _n(count: int, word: str) -> str:

@@ -375,3 +375,24 @@ def test_llm_answers_show_all_their_prose():
     assert ui.lead_in(extractive) == "Lead in."
     written = replace(extractive, text="First claim [1]. Second claim [2].", mode="llm")
     assert ui.lead_in(written) == "First claim [1]. Second claim [2]."
+
+
+def test_a_draft_is_plain_labelled_text_without_failed_sentences():
+    from rag.claims import SentenceCheck
+
+    def check(text: str, kept: bool) -> SentenceCheck:
+        return SentenceCheck(text, (1,), (1,), (1,) if kept else (), (), (), 1.0, kept)
+
+    checks = [
+        check('The review says "GPs should ask about fathers" [1].', True),
+        check('Staff said "nothing was wrong" [2].', False),
+        check("Health visitors must record it [1][2].", True),
+    ]
+    assert ui.draft_sentences(checks) == [
+        "The review says GPs should ask about fathers.",
+        "Health visitors must record it.",
+    ]
+    status = ui.draft_status(checks)
+    assert status.startswith(ui.DRAFT_LABEL + ": 3 sentences written so far")
+    assert "1 already set aside because it did not check out" in status
+    assert "1 already" not in ui.draft_status(checks[:1])

@@ -2,7 +2,8 @@
 
 The app reads RAG_LLM like the CLI does and shares the pipeline (rag/ui_cache.py); these tests
 show that it displays the synthesised answer, what checking it found, and nothing unverified
-as fact: a sentence that failed is either absent or shown marked NOT VERIFIED.
+as fact: a sentence that failed is either absent or shown marked NOT VERIFIED. One test uses
+LangChain's fake chat model instead, at the pipeline's seam, to check the streamed draft.
 """
 
 from __future__ import annotations
@@ -10,12 +11,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from streamlit.testing.v1 import AppTest
 
 from rag import ui_helpers as ui
-from rag.claims import parse_markers, split_sentences
+from rag.claims import SentenceCheck, parse_markers, split_sentences
+from rag.feedback import FeedbackStore
+from rag.models import Answer
+from rag.pipeline import Pipeline
+from rag.prompting import number_passages
 from rag.synthesis import FLAG, llm_counts
-from rag.verify import verify_quote
+from rag.verify import normalise, verify_quote
 
 ROOT = Path(__file__).resolve().parents[1]
 esc = ui.md_escape
@@ -116,3 +122,67 @@ def test_app_never_shows_a_failed_sentence_as_fact(gemma_app, pipeline):
         assert w.text.startswith(FLAG) and '"' not in w.text and not parse_markers(w.text)
         assert f":red-background[{esc(w.text)}]" in " ".join(md)
     assert "marked NOT VERIFIED" in ui.check_summary(answer)
+
+
+def test_app_streams_a_draft_then_shows_only_the_verified_answer(
+    settings, pipeline, tmp_path, monkeypatch
+):
+    from tests.test_llm_fake import QUESTION, quotable
+
+    env = {
+        "RAG_VECTORSTORE_DIR": str(settings.vectorstore_dir),
+        "RAG_CORPUS_DIR": str(settings.corpus_dir),
+        "RAG_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"),
+        "RAG_LLM": "openai:fake-streaming",
+        "RAG_LLM_PASSAGES": "3",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    for name in ("RAG_CHROMA_URL", "RAG_LLM_BASE_URL", "RAG_LLM_UNSUPPORTED", "RAG_LLM_MIN_KEPT"):
+        monkeypatch.delenv(name, raising=False)
+    hits, _ = pipeline.search(QUESTION)
+    passages = number_passages(hits, settings.model_copy(update={"llm_passages": 3}))
+    good, other = quotable(passages[0], pipeline), quotable(passages[1], pipeline)
+    words = good.split()
+    altered = " ".join([*words[:3], "never", *words[3:]])  # one added word breaks the quote
+    reply = f'The review found "{altered}" [1]. It says "{good}" [1]. It says "{other}" [2].'
+    # The app builds its model from RAG_LLM through this seam; the fake streams the reply.
+    monkeypatch.setattr(
+        "rag.pipeline.build_chat_model", lambda s: FakeListChatModel(responses=[reply])
+    )
+    events: list = []
+    streaming = Pipeline.stream_ask
+
+    def recorded(self, *args, **kwargs):
+        for event in streaming(self, *args, **kwargs):
+            events.append(event)
+            yield event
+
+    monkeypatch.setattr(Pipeline, "stream_ask", recorded)
+
+    at = ask(QUESTION)
+    answer = at.session_state["turns"][0]["answer"]
+    *checks, final = events
+    # The model's first two sentences were streamed (and drawn as a draft) before the answer.
+    assert len(checks) == 2 and all(isinstance(c, SentenceCheck) for c in checks)
+    assert isinstance(final, Answer) and final == answer
+    assert answer.mode == "llm" and llm_counts(answer)["dropped"] == 1
+    assert_citations_verify(answer, pipeline)
+    md = shown_markdown(at)
+    written = ui.written_sentences(answer)
+    assert written and all(w.verified for w in written)
+    assert " ".join(esc(w.text) for w in written) in md
+    for c in answer.citations:
+        assert any(m.startswith(f"**[{c.n}] ") for m in md)
+    # No draft is left: neither its label nor its sentences, and never the fabricated quote.
+    captions = [c.value for c in at.caption]
+    assert not any(ui.DRAFT_LABEL in c for c in captions)
+    assert not set(map(esc, ui.draft_sentences(checks))) & set(captions)
+    shown = [*md, *captions, *(i.value for i in at.info)]
+    assert not any(normalise(esc(altered)) in normalise(x) for x in shown)
+    assert not any(normalise(altered) in normalise(x) for x in shown)
+
+    # Feedback on the streamed answer is stored as for any other.
+    at.feedback(key="rating_1").set_value(1).run()
+    row = FeedbackStore(tmp_path / "feedback.sqlite3").rows()[-1]
+    assert (row["rating"], row["answer"]) == ("up", answer.text)

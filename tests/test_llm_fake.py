@@ -18,6 +18,7 @@ from langchain_core.language_models.fake_chat_models import (
 from langchain_core.messages import AIMessage
 from pydantic import SecretStr
 
+from rag import ui_helpers as ui
 from rag.answer import sentence_spans
 from rag.claims import SentenceCheck, parse_markers, split_sentences, strip_markers
 from rag.errors import LLMUnavailable
@@ -73,13 +74,25 @@ def quotable(passage, pipeline) -> str:
     raise AssertionError(f"no quotable sentence in {passage.hit.chunk.id}")
 
 
-def ask_with(pipeline, reply: str | list[str], **overrides) -> Answer:
-    """Pipeline.ask over the shared index, with a fake chat model giving `reply`."""
+def pipe_with(pipeline, reply: str | list[str], **overrides) -> Pipeline:
+    """A pipeline over the shared index whose fake chat model gives `reply`."""
     settings = pipeline.settings.model_copy(update={"llm_passages": 3} | overrides)
     replies = reply if isinstance(reply, list) else [reply]
     fake = FakeListChatModel(responses=replies)
-    pipe = Pipeline(settings, embedder=pipeline.embedder, store=pipeline.store, chat_model=fake)
-    return pipe.ask(QUESTION)
+    return Pipeline(settings, embedder=pipeline.embedder, store=pipeline.store, chat_model=fake)
+
+
+def ask_with(pipeline, reply: str | list[str], **overrides) -> Answer:
+    """Pipeline.ask over the shared index, with a fake chat model giving `reply`."""
+    return pipe_with(pipeline, reply, **overrides).ask(QUESTION)
+
+
+def stream_with(pipeline, reply: str, **overrides) -> tuple[list[SentenceCheck], Answer]:
+    """Pipeline.stream_ask with a fake chat model streaming `reply`: the checks, the Answer."""
+    events = list(pipe_with(pipeline, reply, **overrides).stream_ask(QUESTION))
+    *checks, final = events
+    assert all(isinstance(c, SentenceCheck) for c in checks) and isinstance(final, Answer)
+    return checks, final
 
 
 def assert_everything_shown_verifies(answer: Answer, pipeline) -> None:
@@ -228,6 +241,71 @@ def test_streaming_checks_each_sentence_then_gives_the_verified_answer(pipeline,
     whole = synthesise(QUESTION, hits, fallback, FakeListChatModel(responses=[reply]), *args, k=3)
     assert final.answer == whole.answer and final.raw == reply
     assert [c.kept for c in final.checks] == [True, False, False]
+
+
+def test_stream_ask_streams_checks_then_the_answer_ask_gives(pipeline, passages):
+    first, second = quotable(passages[0], pipeline), quotable(passages[1], pipeline)
+    words = " ".join(second.rstrip(".").split()[:12])
+    reply = (
+        f'The review says "{first}" [1]. It also notes that {words} [2]. It says "{second}" [2].'
+    )
+    checks, final = stream_with(pipeline, reply)
+    # Every sentence but the last is checked while the model is still writing.
+    assert [strip_markers(c.text) for c in checks] == [
+        strip_markers(s) for s in split_sentences(reply)[:2]
+    ]
+    assert final == ask_with(pipeline, reply)
+    assert final.mode == "llm" and evaluate_llm_answer(final)["sentences_kept"] == 3
+    assert_everything_shown_verifies(final, pipeline)
+
+
+@pytest.mark.parametrize("mode", ["drop", "flag"])
+def test_a_streamed_fabricated_quote_is_never_shown_as_verified(pipeline, passages, mode):
+    quote = quotable(passages[0], pipeline)
+    words = quote.split()
+    altered = " ".join([*words[:3], "never", *words[3:]])  # one added word breaks it
+    good = quotable(passages[1], pipeline)
+    reply = f'The review found "{altered}" [1]. It says "{good}" [2]. It says "{good}" [2].'
+    reply = (
+        f'The review found "{altered}" [1]. It says "{good}" [2]. The review says "{quote}" [1].'
+    )
+    checks, final = stream_with(pipeline, reply, llm_unsupported=mode)
+    # The model did stream it, and its first check already failed: the draft leaves it out.
+    assert checks[0].failed_quotes and not checks[0].kept
+    assert not any(normalise(altered) in normalise(d) for d in ui.draft_sentences(checks))
+    assert final == ask_with(pipeline, reply, llm_unsupported=mode)
+    assert final.mode == "llm"
+    verified = [w.text for w in ui.written_sentences(final) if w.verified]
+    assert verified and not any(normalise(altered) in normalise(v) for v in verified)
+    assert not any(normalise(altered) in normalise(c.quote.text) for c in final.citations)
+    assert f'"{altered}"' not in final.text  # in flag mode its words show, unquoted and marked
+    assert (FLAG in final.text) == (mode == "flag")
+    assert_everything_shown_verifies(final, pipeline)
+
+
+def test_stream_ask_without_a_model_gives_only_the_answer_ask_gives(pipeline):
+    for question in (QUESTION, "What did the reviews say about Leeds?"):
+        events = list(pipeline.stream_ask(question))
+        assert events == [pipeline.ask(question)]
+    # A model that cannot be built gives the extractive answer with the same note as ask.
+    missing = pipeline.settings.model_copy(update={"llm": "llamacpp:/nonexistent/none.gguf"})
+    pipe = Pipeline(missing, embedder=pipeline.embedder, store=pipeline.store)
+    (answer,) = list(pipe.stream_ask(QUESTION))
+    assert answer == pipe.ask(QUESTION) and answer.mode == "extractive"
+    assert any("does not exist" in n for n in answer.notes)
+
+
+def test_a_model_failing_mid_stream_leaves_the_extractive_answer(pipeline, passages):
+    good = quotable(passages[0], pipeline)
+    reply = f'The review says "{good}" [1]. The review says "{good}" [1]. More text here.'
+    fake = FakeListChatModel(responses=[reply], error_on_chunk_number=len(reply) - 5)
+    pipe = Pipeline(
+        pipeline.settings, embedder=pipeline.embedder, store=pipeline.store, chat_model=fake
+    )
+    *checks, final = list(pipe.stream_ask(QUESTION))
+    assert len(checks) == 2 and all(isinstance(c, SentenceCheck) for c in checks)
+    assert final.mode == "extractive" and final.citations == pipeline.ask(QUESTION).citations
+    assert any("Language model unavailable" in n for n in final.notes)
 
 
 def test_empty_answer_falls_back_to_extractive(pipeline):

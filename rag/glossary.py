@@ -92,6 +92,7 @@ TOPICS = (
     "criminal exploitation",
     "cyberbullying",
     "elective home education",
+    "emotional abuse",
     "electively home educated",
     "extremism",
     "fabricated or induced illness",
@@ -104,13 +105,14 @@ TOPICS = (
     "knife crime",
     "modern slavery",
     "online abuse",
-    "online harms",
+    "online harm",
     "peer-on-peer abuse",
     "private fostering",
     "radicalisation",
     "self-harm",
     "serious violence",
     "sexting",
+    "sexual abuse",
     "sextortion",
     "sexual exploitation",
     "spirit possession",
@@ -119,7 +121,7 @@ TOPICS = (
     "unaccompanied asylum",
     "upskirting",
     "witchcraft",
-    "young carers",
+    "young carer",
 )
 _TOPIC = re.compile(
     r"(?<![\w-])("

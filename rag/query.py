@@ -35,9 +35,10 @@ _ASKS_DURATION = re.compile(
 )
 # Questions whose answer must be an amount: a dose, a sum, a quantity ("amount to" is a verb),
 # a count of things in the world, an average or a share. "How many recommendations …" counts
-# the reviews' own items, which the answer lists.
+# the reviews' own items, which the answer lists; "how much do staff know" asks how well.
 _ASKS_AMOUNT = re.compile(
-    r"\bhow much\b|\bdos(?:e|es|age|ages|ing)\b|\bamounts?\b(?!\s+to\b)|\bquantit(?:y|ies)\b"
+    r"\bhow much\b(?!(?:\s+\w+){0,3}?\s+(?:know|knows|knew|understand|understands|aware)\b)"
+    r"|\bdos(?:e|es|age|ages|ing)\b|\bamounts?\b(?!\s+to\b)|\bquantit(?:y|ies)\b"
     r"|\bhow many\b(?!\s+(?:of\s+the\s+)?(?:recommendations|findings|reviews|actions)\b)"
     r"|\baverage\b|\bpercentage\b|\bproportion\b|\bstatistics\b",
     re.IGNORECASE,
@@ -220,7 +221,7 @@ def unknown_names(question: str, vocabulary: set[str]) -> tuple[str, ...]:
             out += _unknown_run(question, run, vocabulary)
             run = []
         run.append(m)
-        if w.lower() not in vocabulary and w.lower().rstrip("s") not in vocabulary:
+        if not _known(w, vocabulary):
             out.append(w)
     out += _unknown_run(question, run, vocabulary)
     if title_case:
@@ -239,7 +240,7 @@ def names_used(question: str, vocabulary: set[str], exclude: set[str]) -> tuple[
     title_case = len(found) >= 4 and sum(m.group(0)[0].isupper() for m in found) > 0.6 * len(found)
     out = []
     for i, m in enumerate(found):
-        w = m.group(0)
+        w = re.sub(r"['’]s?$", "", m.group(0))  # "BadgerNet's" names BadgerNet
         low = w.lower()
         if not w[0].isupper() or low in _COMMON_CAPS or (i == 0 and not w.isupper()):
             continue
@@ -248,6 +249,12 @@ def names_used(question: str, vocabulary: set[str], exclude: set[str]) -> tuple[
         if low in vocabulary and low not in exclude and number(w) is None:
             out.append(w)
     return tuple(dict.fromkeys(out))
+
+
+def _known(word: str, vocabulary: set[str]) -> bool:
+    """Whether the corpus uses the word, its singular, or its owner ("Solent's" -> "solent")."""
+    low = re.sub(r"['’]s?$", "", word.lower())
+    return low in vocabulary or low.rstrip("s") in vocabulary
 
 
 def _unknown_run(question: str, run: list[re.Match], vocabulary: set[str]) -> list[str]:
@@ -316,7 +323,7 @@ def _merge_names(names: tuple[str, ...], topics: tuple[str, ...]) -> tuple[str, 
 
 
 def topic(question: str, documents: Iterable[str], metas: Mapping[str, DocMeta]) -> str:
-    """The question without the review names it uses.
+    """The question without the review names it uses, or their partnerships' names.
 
     Chunk embeddings carry their review's name, so a question that names a review looks
     similar to every passage of it; its topic alone says whether a passage supports it.
@@ -324,7 +331,8 @@ def topic(question: str, documents: Iterable[str], metas: Mapping[str, DocMeta])
     out = question
     for doc_id in documents:
         meta = metas[doc_id]
-        for name in sorted({*meta.aliases, meta.review or ""} - {""}, key=len, reverse=True):
+        names = {*meta.aliases, meta.review or "", meta.partnership or ""} - {""}
+        for name in sorted(names, key=len, reverse=True):
             out = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", out, flags=re.IGNORECASE)
     return " ".join(out.split())
 

@@ -118,6 +118,16 @@ def _release_freed_heap() -> None:
         ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
 
 
+# Kinds of passage whose whole text is the review's own learning, not an agency's response.
+_OWN_WORDS = {"key_themes", "key_learning", "good_practice", "background"}
+
+
+def _own_text(c: Chunk) -> str:
+    """The review's own words in a passage: its recommendation or finding, or a whole passage
+    of key themes, learning points, good practice or background; nothing of a response."""
+    return c.rec_text or (c.text if c.kind in _OWN_WORDS else "")
+
+
 def _names_text(m: DocMeta) -> str:
     """Every name of a document in one text, for the vocabulary of known names."""
     names = (m.id.replace("-", " "), m.title, m.review, m.partnership, m.source, *m.aliases)
@@ -182,10 +192,17 @@ class Retriever:
         something else, however similar their wording: Child P never says "father", the
         thematic review does. Empty when the review uses any topic word, when no other document
         does either (a paraphrase in everyday words is left to the dense search), or when a
-        section is named by number.
+        section is named by number. A distinctive name decides alone: "What did Baby Sally say
+        about ICON and crying babies?" shares "babies" with Baby Sally, but only Child P says
+        "ICON".
         """
         if not info.documents or info.refs:
             return [], []
+        names = self.distinctive_names(info.topic)
+        if names:
+            using = self.lexical.documents_using(" ".join(names))
+            if using and not using & set(info.documents):
+                return names, sorted(using)
         words = [w for w in query.topic_words(info.topic) if _tokenize([w])[0]]
         if not words:
             return [], []
@@ -268,7 +285,7 @@ class Retriever:
                 dense=dense_scores.get(cid),
                 lexical=lex_scores.get(cid),
                 named=cid in named,
-                mentions=(bool(words) and query.mentions_all(words, chunks[cid].rec_text))
+                mentions=(bool(words) and query.mentions_all(words, _own_text(chunks[cid])))
                 or (bool(names) and query.mentions_all(names, chunks[cid].text)),
             )
             for cid, score in fused

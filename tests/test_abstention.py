@@ -156,6 +156,21 @@ def test_practitioner_abbreviations_are_read_not_abstained_on(pipeline):
     assert answer.abstained and "“FGM”" in answer.text
 
 
+def test_a_short_question_is_supported_by_the_reviews_own_key_themes(pipeline):
+    # "ethnicity" is only in the briefing's Key Themes (no recommendation text), and the topic
+    # kept "Southampton", which the theme does not use: the question abstained.
+    answer = pipeline.ask("Southampton NAI review: ethnicity?")
+    assert not answer.abstained
+    assert "White British ethnicity" in answer.citations[0].quote.text
+
+
+def test_a_distinctive_name_the_named_review_never_uses_abstains_and_says_who_does(pipeline):
+    # Baby Sally shares "parents" and "baby" with the question; only Child P says "ICON".
+    answer = pipeline.ask("What did the Baby Sally review say about ICON and crying babies?")
+    assert answer.abstained and answer.citations == ()
+    assert "never uses “ICON”" in answer.text and "Child P" in answer.text
+
+
 def test_a_topic_the_named_review_never_mentions_abstains_and_says_who_does(pipeline):
     answer = pipeline.ask("What did the Child P review recommend about fathers and male carers?")
     assert answer.abstained and answer.citations == ()

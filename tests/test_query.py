@@ -168,6 +168,8 @@ def test_runs_of_capitals_the_corpus_never_uses_together_are_unknown():
         ("How many recommendations did Child P make?", "asks_amount", False),
         ("How many babies died in 2021?", "asks_amount", True),
         ("What's the average caseload for a social worker?", "asks_amount", True),
+        ("How much do professionals know about the protocol?", "asks_amount", False),
+        ("Did anyone check how much staff understand it?", "asks_amount", False),
         ("How often is safe sleep discussed?", "asks_frequency", True),
         ("How long is a case kept open?", "asks_frequency", False),
         ("What have the reviews said about safe sleep?", "across_reviews", True),
@@ -268,6 +270,7 @@ def test_names_used_are_capitalised_corpus_words_except_excluded_ones():
             ("child sexual exploitation",),
         ),
         ("Is this private fostering?", ("private fostering",)),
+        ("A young carer is falling behind at school", ("young carer",)),
         ("What about bruises on a baby?", ("bruise",)),
         # Issues the corpus does name, in its own wording or by its abbreviation.
         ("What has been done about fabricated or induced illness?", ()),
@@ -297,3 +300,18 @@ def test_a_corpus_naming_an_issue_by_its_abbreviation_names_it():
 )
 def test_a_question_naming_only_a_review_asks_for_an_overview(question, overview):
     assert parse(question, METAS, VOCAB).asks_overview is overview
+
+
+def test_an_owner_named_is_the_name_the_corpus_uses():
+    # "Solent's" is Solent's: it was read as a name the corpus never uses.
+    vocab = known_names(["Solent NHS Trust, FNP and BadgerNet"])
+    assert parse("What is Solent's FNP doing?", METAS, vocab).unknown_names == ()
+    assert parse("What is Leeds's FNP doing?", METAS, vocab).unknown_names == ("Leeds's",)
+    from rag.query import names_used
+
+    assert names_used("Is BadgerNet's record shared?", vocab, set()) == ("BadgerNet",)
+
+
+def test_the_topic_drops_the_named_reviews_partnership():
+    metas = {"t": DocMeta("t", "T", partnership="Southampton", review="NAI", aliases=("NAI",))}
+    assert topic("Southampton NAI review: ethnicity?", ["t"], metas) == "review: ethnicity?"

@@ -43,13 +43,18 @@ def gguf(tmp_path_factory):
 @pytest.fixture
 def gemma_app(settings, pipeline, tmp_path, gguf, monkeypatch):
     """Make the app's Settings() read the session index and answer with Gemma."""
+    return app_env(monkeypatch, settings, tmp_path, f"llamacpp:{gguf}", RAG_LLM_MAX_TOKENS="240")
+
+
+def app_env(monkeypatch, settings, tmp_path, llm: str, **extra: str):
+    """Point the app's Settings() at the session index, with the given RAG_LLM."""
     env = {
         "RAG_VECTORSTORE_DIR": str(settings.vectorstore_dir),
         "RAG_CORPUS_DIR": str(settings.corpus_dir),
         "RAG_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"),
-        "RAG_LLM": f"llamacpp:{gguf}",
-        "RAG_LLM_MAX_TOKENS": "240",
+        "RAG_LLM": llm,
         "RAG_LLM_PASSAGES": "3",
+        **extra,
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -129,17 +134,7 @@ def test_app_streams_a_draft_then_shows_only_the_verified_answer(
 ):
     from tests.test_llm_fake import QUESTION, quotable
 
-    env = {
-        "RAG_VECTORSTORE_DIR": str(settings.vectorstore_dir),
-        "RAG_CORPUS_DIR": str(settings.corpus_dir),
-        "RAG_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"),
-        "RAG_LLM": "openai:fake-streaming",
-        "RAG_LLM_PASSAGES": "3",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    for name in ("RAG_CHROMA_URL", "RAG_LLM_BASE_URL", "RAG_LLM_UNSUPPORTED", "RAG_LLM_MIN_KEPT"):
-        monkeypatch.delenv(name, raising=False)
+    app_env(monkeypatch, settings, tmp_path, "openai:fake-streaming")
     hits, _ = pipeline.search(QUESTION)
     passages = number_passages(hits, settings.model_copy(update={"llm_passages": 3}))
     good, other = quotable(passages[0], pipeline), quotable(passages[1], pipeline)

@@ -225,6 +225,9 @@ def choose_spans(
     return chosen
 
 
+_SENTENCE_WORDS = 8
+
+
 def _in_order(spans: list[Span], doc_text: str) -> dict[Span, float]:
     # A question with no topic has no similarity to go by: the opening's first sentences say
     # what the review was. Title lines ("Serious Case Review of Child Z") are not sentences.
@@ -232,9 +235,6 @@ def _in_order(spans: list[Span], doc_text: str) -> dict[Span, float]:
     score = dict.fromkeys(spans, -1.0)
     score.update({s: 1.0 - i * 0.01 for i, s in enumerate(order)})
     return score
-
-
-_SENTENCE_WORDS = 8
 
 
 def compose(

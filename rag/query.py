@@ -207,7 +207,7 @@ def unknown_names(question: str, vocabulary: set[str]) -> tuple[str, ...]:
     """
     found = list(_WORD.finditer(question))
     # Title Case questions capitalise every word; their runs of capitals are not names.
-    title_case = len(found) >= 4 and sum(m.group(0)[0].isupper() for m in found) > 0.6 * len(found)
+    title_case = _title_case(found)
     out: list[str] = []
     run: list[re.Match] = []
     for i, m in enumerate(found):
@@ -237,10 +237,10 @@ def names_used(question: str, vocabulary: set[str], exclude: set[str]) -> tuple[
     names go in `exclude`, as every passage of a review carries them.
     """
     found = list(_WORD.finditer(question))
-    title_case = len(found) >= 4 and sum(m.group(0)[0].isupper() for m in found) > 0.6 * len(found)
+    title_case = _title_case(found)
     out = []
     for i, m in enumerate(found):
-        w = re.sub(r"['’]s?$", "", m.group(0))  # "BadgerNet's" names BadgerNet
+        w = _owner(m.group(0))  # "BadgerNet's" names BadgerNet
         low = w.lower()
         if not w[0].isupper() or low in _COMMON_CAPS or (i == 0 and not w.isupper()):
             continue
@@ -251,9 +251,19 @@ def names_used(question: str, vocabulary: set[str], exclude: set[str]) -> tuple[
     return tuple(dict.fromkeys(out))
 
 
+def _title_case(found: list[re.Match]) -> bool:
+    """Whether most words are capitalised, as in a Title Case question."""
+    return len(found) >= 4 and sum(m.group(0)[0].isupper() for m in found) > 0.6 * len(found)
+
+
+def _owner(word: str) -> str:
+    """The word without a possessive ending: "Solent's" -> "Solent", "parents'" -> "parents"."""
+    return re.sub(r"['’]s?$", "", word)
+
+
 def _known(word: str, vocabulary: set[str]) -> bool:
     """Whether the corpus uses the word, its singular, or its owner ("Solent's" -> "solent")."""
-    low = re.sub(r"['’]s?$", "", word.lower())
+    low = _owner(word.lower())
     return low in vocabulary or low.rstrip("s") in vocabulary
 
 

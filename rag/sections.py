@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from rag.models import Chunk, ChunkRef
-from rag.query import QueryInfo, phrase_in, section_ref, vocabulary
+from rag.query import REFERENCE, QueryInfo, phrase_in, section_ref, topic_words, vocabulary
 
 
 def _label(section: str) -> str:
@@ -136,13 +136,16 @@ def structural_ranking(
     if wanted and matched:
         # "midwifery Recommendation Three" names that group's item, not every Three.
         matched = [t for t in matched if t[0] == matched[0][0]]
-    # The first piece of a split section holds the recommendation itself.
+    # The first piece of a split section holds the recommendation itself. A question asking
+    # about part of it ("Finding 1 - the bit about transferring the case") names every piece,
+    # and the other rankings pick the part.
+    about = topic_words(REFERENCE.sub(" ", info.topic or question)) if wanted else []
     seen: set[tuple[str, str]] = set()
     firsts: list[str] = []
     for *_, c in matched:
-        key = (c.document, c.section.split(" › ")[0] if wanted else c.section)
+        key = (c.document, c.section.split(" › ")[0] if wanted and not about else c.section)
         if key not in seen:
             firsts.append(c.id)
         seen.add(key)
-    # Only first pieces: a sub-item should not outrank the finding it belongs to.
+    # Otherwise only first pieces: a sub-item should not outrank the finding it belongs to.
     return firsts

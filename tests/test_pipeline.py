@@ -47,6 +47,16 @@ def test_numbered_lookup_finds_the_recommendation(pipeline):
     assert contains(answer.citations[0].quote.text, "where a baby is not registered with a GP")
 
 
+def test_a_numbered_finding_asked_about_in_part_ranks_that_part_first(pipeline):
+    hits, _ = pipeline.search(
+        "Child Z finding 1 - the bit about transferring the case to another LA"
+    )
+    assert hits[0].chunk.section == "Finding One › e)"
+    # Asked about whole, the finding's first piece (its statement) still comes first.
+    hits, _ = pipeline.search("What was Finding One of the Child Z review?")
+    assert hits[0].chunk.section == "Finding One › a)"
+
+
 def test_a_question_naming_only_a_review_quotes_its_opening(pipeline):
     # "Tell me about …" has no topic: it abstained (cosine 0.13) or quoted the title line.
     answer = pipeline.ask("Tell me about the Child Z review")

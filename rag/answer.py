@@ -301,14 +301,25 @@ _DURATION = re.compile(
 
 # "93%", "93 per cent": how often something happens, as a share of occasions.
 _RATE = re.compile(r"\b\d+(?:\.\d+)?\s*(?:%|per\s*cent\b|percent\b)", re.IGNORECASE)
+# "every 2 months", "annually": how often, which does not say how long or by when.
+_EVERY = re.compile(r"\bevery\s+$", re.IGNORECASE)
+_ADVERB = re.compile(r"(?:daily|weekly|fortnightly|monthly|quarterly|annually|yearly|biannually)")
 
 
-def gives_duration(answer: Answer, rate: bool = False) -> bool:
-    """Whether any quote states a length of time, a deadline or a frequency (or a rate)."""
-    return any(
-        _DURATION.search(c.quote.text) or (rate and _RATE.search(c.quote.text))
-        for c in answer.citations
-    )
+def _states_time(text: str, frequency: bool) -> bool:
+    for m in _DURATION.finditer(text):
+        says_often = bool(_ADVERB.fullmatch(m.group(0).lower())) or bool(
+            _EVERY.search(text[max(0, m.start() - 8) : m.start()])
+        )
+        if frequency or not says_often:
+            return True
+    return frequency and _RATE.search(text) is not None
+
+
+def gives_duration(answer: Answer, frequency: bool = False) -> bool:
+    """Whether any quote states a length of time or a deadline; for a question asking how
+    often, a frequency or a rate ("every 2 months", "in 93% of discharges") also counts."""
+    return any(_states_time(c.quote.text, frequency) for c in answer.citations)
 
 
 NO_AMOUNT_TEXT = (
@@ -341,7 +352,7 @@ def missing_fact(
     """
     if answer.abstained:
         return None
-    if duration and not gives_duration(answer, rate=frequency):
+    if duration and not gives_duration(answer, frequency=frequency):
         return NO_DURATION_TEXT
     if amount and not gives_amount(answer):
         return NO_AMOUNT_TEXT

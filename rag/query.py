@@ -203,8 +203,11 @@ def unknown_names(question: str, vocabulary: set[str]) -> tuple[str, ...]:
 
     A question about "Leeds", "Arthur Labinjo-Hughes", "the Care Act" or "Working Together
     2023" cannot be answered from reviews that never mention them, however similar the rest
-    of the question is. Names are capitalised words, runs of them, and years.
+    of the question is. Names are capitalised words, runs of them, and years, in the sentences
+    that ask: a case described first ("Baby Leo is 4 months …") names people the reviews
+    cannot know, and does not make their learning any less relevant.
     """
+    question = _asking(question)
     found = list(_WORD.finditer(question))
     # Title Case questions capitalise every word; their runs of capitals are not names.
     title_case = _title_case(found)
@@ -212,8 +215,7 @@ def unknown_names(question: str, vocabulary: set[str]) -> tuple[str, ...]:
     run: list[re.Match] = []
     for i, m in enumerate(found):
         w = m.group(0)
-        # The first word of a sentence is capitalised for grammar, not because it is a name.
-        if not w[0].isupper() or w.lower() in _COMMON_CAPS or (i == 0 and not w.isupper()):
+        if not w[0].isupper() or w.lower() in _COMMON_CAPS:
             out += _unknown_run(question, run, vocabulary)
             run = []
             continue
@@ -221,13 +223,25 @@ def unknown_names(question: str, vocabulary: set[str]) -> tuple[str, ...]:
             out += _unknown_run(question, run, vocabulary)
             run = []
         run.append(m)
-        if not _known(w, vocabulary):
+        # The first word of a sentence is capitalised for grammar, not because it is a name;
+        # it still belongs to a run ("Child P GP recs" is Child P's GP recommendations).
+        initial = i == 0 or _SENTENCE_END.search(question[found[i - 1].end() : m.start()])
+        if not _known(w, vocabulary) and not (initial and not w.isupper()):
             out.append(w)
     out += _unknown_run(question, run, vocabulary)
     if title_case:
         out = [w for w in out if " " not in w]
     out += [y for y in _YEAR.findall(question) if y not in vocabulary]
     return tuple(dict.fromkeys(out))
+
+
+_SENTENCE_END = re.compile(r"[.!?\n]")
+
+
+def _asking(question: str) -> str:
+    """The sentences of a question that ask: those ending in "?", and the last one."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", question.strip()) if s]
+    return " ".join(s for i, s in enumerate(sentences, 1) if s.endswith("?") or i == len(sentences))
 
 
 def names_used(question: str, vocabulary: set[str], exclude: set[str]) -> tuple[str, ...]:
@@ -262,9 +276,15 @@ def _owner(word: str) -> str:
 
 
 def _known(word: str, vocabulary: set[str]) -> bool:
-    """Whether the corpus uses the word, its singular, or its owner ("Solent's" -> "solent")."""
+    """Whether the corpus uses the word, its singular, or its owner ("Solent's" -> "solent");
+    a hyphenated word when it uses every part ("GP-to-midwifery")."""
     low = _owner(word.lower())
-    return low in vocabulary or low.rstrip("s") in vocabulary
+    if low in vocabulary or low.rstrip("s") in vocabulary:
+        return True
+    parts = low.split("-")
+    return len(parts) > 1 and all(
+        p and (p in vocabulary or p.rstrip("s") in vocabulary) for p in parts
+    )
 
 
 def _unknown_run(question: str, run: list[re.Match], vocabulary: set[str]) -> list[str]:

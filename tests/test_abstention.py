@@ -16,19 +16,22 @@ def _answer_quoting(text: str) -> Answer:
 
 
 @pytest.mark.parametrize(
-    ("quote", "gives"),
+    ("quote", "for_time", "for_frequency"),
     [
-        ("All babies will remain open for 3 months post-birth.", True),
-        ("A strategy discussion is held within 24 hours.", True),
-        ("Reviews take place within ten working days.", True),
-        ("Oversight of minutes takes place every 2 months.", True),
-        ("The policy is audited annually.", True),
-        ("Practitioners should share information with the GP.", False),
-        ("Parents under 18 years of age are children themselves.", True),
+        ("All babies will remain open for 3 months post-birth.", True, True),
+        ("A strategy discussion is held within 24 hours.", True, True),
+        ("Reviews take place within ten working days.", True, True),
+        # How often is not how long or by when: it answers only "how often".
+        ("Oversight of minutes takes place every 2 months.", False, True),
+        ("The policy is audited annually.", False, True),
+        ("Safe sleep was discussed in 93% of all postnatal discharges.", False, True),
+        ("Practitioners should share information with the GP.", False, False),
+        ("Parents under 18 years of age are children themselves.", True, True),
     ],
 )
-def test_gives_duration_reads_times_and_frequencies(quote, gives):
-    assert gives_duration(_answer_quoting(quote)) is gives
+def test_gives_duration_reads_times_and_frequencies(quote, for_time, for_frequency):
+    assert gives_duration(_answer_quoting(quote)) is for_time
+    assert gives_duration(_answer_quoting(quote), frequency=True) is for_frequency
 
 
 @pytest.mark.parametrize(
@@ -140,6 +143,17 @@ def test_a_safeguarding_issue_the_corpus_never_names_abstains(pipeline, question
     answer = pipeline.ask(question)
     assert answer.abstained and answer.citations == ()
     assert f"“{named}”" in answer.text
+
+
+def test_a_case_described_with_names_is_answered_not_abstained_on(pipeline):
+    # "Leo" and "Kai" are the practitioner's case, not what the question asks about.
+    answer = pipeline.ask(
+        "Young mum Chantelle is 18 and baby Kai is 8 weeks. They've been in a staffed hostel "
+        "but housing want to move them to an independent living flat with no staff on site. "
+        "Did the Southampton review say anything about moves like this?"
+    )
+    assert not answer.abstained
+    assert "southampton" in answer.citations[0].quote.document
 
 
 def test_practitioner_abbreviations_are_read_not_abstained_on(pipeline):

@@ -222,6 +222,7 @@ ABBREVIATED = known_names(
         ("What should HVs do?", "What should health visitors do?"),
         # The first wording the corpus uses: it says "police officer", never "police constable".
         ("As a PC, what should I do?", "As a police officer, what should I do?"),
+        ("As a PCSO, what should I do?", "As a police officer, what should I do?"),
         # Not an abbreviation: lower case, or inside a word, or one the corpus uses itself.
         ("Is the cp plan right?", ""),
         ("What did HSCP do?", ""),
@@ -315,3 +316,22 @@ def test_an_owner_named_is_the_name_the_corpus_uses():
 def test_the_topic_drops_the_named_reviews_partnership():
     metas = {"t": DocMeta("t", "T", partnership="Southampton", review="NAI", aliases=("NAI",))}
     assert topic("Southampton NAI review: ethnicity?", ["t"], metas) == "review: ethnicity?"
+
+
+@pytest.mark.parametrize(
+    ("question", "unknown"),
+    [
+        # Names in the sentences that describe a case are not what the question asks about.
+        ("Baby Leo is 4 months. Mum is leaving the unit. Who should chair the meeting?", ()),
+        ("Mum is leaving the unit with Leo. Did the Leeds review say who chairs it?", ("Leeds",)),
+        # A last sentence asks even without a question mark.
+        ("Any review on safe sleep?? wondering if Leeds has guidance", ("Leeds",)),
+        # A sentence's first word, and a review name inside a run, are not unknown names.
+        ("Mum is 16. They've asked about safe sleep?", ()),
+        ("Child P GP recs - was the GP-to-midwifery form ever developed?", ()),
+        ("What did Labinjo-Hughes find?", ("Labinjo-Hughes",)),
+    ],
+)
+def test_unknown_names_are_read_in_the_sentences_that_ask(question, unknown):
+    vocab = known_names(["Child P GP to midwifery form", "safe sleep chair"]) | VOCAB
+    assert parse(question, METAS, vocab).unknown_names == unknown

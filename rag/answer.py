@@ -290,11 +290,12 @@ NO_DURATION_TEXT = (
     "corpus holds."
 )
 _DURATION_WORDS = r"\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty"
+_OFTEN = r"daily|weekly|fortnightly|monthly|quarterly|annually|yearly|biannually"
 # "3 months", "within 24 hours", "ten working days", "every two weeks", "annually"...
 _DURATION = re.compile(
     rf"\b(?:{_DURATION_WORDS})[\s-]+(?:working[\s-]+|calendar[\s-]+)?"
     r"(?:minute|hour|day|week|fortnight|month|year)s?\b"
-    r"|\b(?:daily|weekly|fortnightly|monthly|quarterly|annually|yearly|biannually)\b",
+    rf"|\b(?:{_OFTEN})\b",
     re.IGNORECASE,
 )
 
@@ -303,7 +304,7 @@ _DURATION = re.compile(
 _RATE = re.compile(r"\b\d+(?:\.\d+)?\s*(?:%|per\s*cent\b|percent\b)", re.IGNORECASE)
 # "every 2 months", "annually": how often, which does not say how long or by when.
 _EVERY = re.compile(r"\bevery\s+$", re.IGNORECASE)
-_ADVERB = re.compile(r"(?:daily|weekly|fortnightly|monthly|quarterly|annually|yearly|biannually)")
+_ADVERB = re.compile(_OFTEN)
 
 
 def _states_time(text: str, frequency: bool) -> bool:

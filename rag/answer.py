@@ -248,12 +248,14 @@ def compose(
     answer_id: str | None = None,
     across: bool = False,
     overview: bool = False,
+    states: Callable[[str], bool] | None = None,
 ) -> Answer:
     """Build the answer from verified quotes only; abstain when nothing supports it.
 
     `vectors` gives the unit vectors of candidate sentences (stored at ingest, or embedded);
     `across` asks for breadth over reviews (see `supported`); `overview` (a question naming a
-    review and nothing else) quotes the named openings' first full sentences.
+    review and nothing else) quotes the named openings' first full sentences; `states` tells
+    the sentences stating the kind of fact asked for (see `rag.facts`), which come first.
     """
     chosen = supported(hits, settings, across)
     docs = {h.chunk.document: documents(h.chunk.document) for h in chosen}
@@ -273,6 +275,8 @@ def compose(
             score = _in_order(candidates, doc_text)
             if max(score.values(), default=-1.0) < 0:
                 continue  # a title page: nothing in it says what the review was
+        if states is not None:
+            score = {s: v + float(states(doc_text[s.start : s.end])) for s, v in score.items()}
         for span in choose_spans(hit, doc_text, score, settings):
             quote = Quote(hit.chunk.document, doc_text[span.start : span.end], span.start, span.end)
             if verify(quote):
@@ -282,82 +286,6 @@ def compose(
     if not citations:
         return abstain(question, answer_id)
     return Answer(question, _render(citations), False, tuple(citations), answer_id)
-
-
-NO_DURATION_TEXT = (
-    "The passages closest to this question give no time, deadline or frequency, so the corpus "
-    "does not answer it and nothing is quoted. Try rephrasing, or ask about the reviews the "
-    "corpus holds."
-)
-_DURATION_WORDS = r"\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty"
-_OFTEN = r"daily|weekly|fortnightly|monthly|quarterly|annually|yearly|biannually"
-# "3 months", "within 24 hours", "ten working days", "every two weeks", "annually"...
-_DURATION = re.compile(
-    rf"\b(?:{_DURATION_WORDS})[\s-]+(?:working[\s-]+|calendar[\s-]+)?"
-    r"(?:minute|hour|day|week|fortnight|month|year)s?\b"
-    rf"|\b(?:{_OFTEN})\b",
-    re.IGNORECASE,
-)
-
-
-# "93%", "93 per cent": how often something happens, as a share of occasions.
-_RATE = re.compile(r"\b\d+(?:\.\d+)?\s*(?:%|per\s*cent\b|percent\b)", re.IGNORECASE)
-# "every 2 months", "annually": how often, which does not say how long or by when.
-_EVERY = re.compile(r"\bevery\s+$", re.IGNORECASE)
-_ADVERB = re.compile(_OFTEN)
-
-
-def _states_time(text: str, frequency: bool) -> bool:
-    for m in _DURATION.finditer(text):
-        says_often = bool(_ADVERB.fullmatch(m.group(0).lower())) or bool(
-            _EVERY.search(text[max(0, m.start() - 8) : m.start()])
-        )
-        if frequency or not says_often:
-            return True
-    return frequency and _RATE.search(text) is not None
-
-
-def gives_duration(answer: Answer, frequency: bool = False) -> bool:
-    """Whether any quote states a length of time or a deadline; for a question asking how
-    often, a frequency or a rate ("every 2 months", "in 93% of discharges") also counts."""
-    return any(_states_time(c.quote.text, frequency) for c in answer.citations)
-
-
-NO_AMOUNT_TEXT = (
-    "The passages closest to this question give no dose, amount or number, so the corpus does "
-    "not answer it and nothing is quoted. Try rephrasing, or ask about the reviews the corpus "
-    "holds."
-)
-# A number that is not a year ("Level 3", "2.5 mg", "twice"), or a time or frequency.
-_AMOUNT = re.compile(
-    r"\b(?!(?:19|20)\d\d\b)\d+(?:[.,]\d+)?\b"
-    r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|once|twice)\b",
-    re.IGNORECASE,
-)
-
-
-def gives_amount(answer: Answer) -> bool:
-    """Whether any quote states a number (not a year), a time or a frequency."""
-    return any(
-        _AMOUNT.search(c.quote.text) or _DURATION.search(c.quote.text) for c in answer.citations
-    )
-
-
-def missing_fact(
-    answer: Answer, duration: bool, amount: bool, frequency: bool = False
-) -> str | None:
-    """Why an answer fails the kind of fact its question asks for (a time, an amount), or None.
-
-    "How long …?" or "What dose …?" is not answered by quotes on the topic that state no time or
-    amount: the corpus does not hold the fact, however close its passages are.
-    """
-    if answer.abstained:
-        return None
-    if duration and not gives_duration(answer, frequency=frequency):
-        return NO_DURATION_TEXT
-    if amount and not gives_amount(answer):
-        return NO_AMOUNT_TEXT
-    return None
 
 
 def abstain(

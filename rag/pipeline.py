@@ -12,7 +12,7 @@ import numpy as np
 from langchain_core.language_models import BaseChatModel
 
 from rag import answer as answering
-from rag import ingest, query
+from rag import facts, ingest, query
 from rag.chunk import chunk_document
 from rag.claims import SentenceCheck
 from rag.embed import Embedder
@@ -272,10 +272,9 @@ class Pipeline:
             answer_id,
             across=info.across_reviews,
             overview=info.asks_overview,
+            states=facts.stating(info.facts, self.retriever.common_words),
         )
-        missing = answering.missing_fact(
-            answer, info.asks_duration, info.asks_amount, info.asks_frequency
-        )
+        missing = facts.missing(answer, info.facts, self.retriever.common_words)
         if missing:
             return _Grounds(answering.abstain(q, answer_id, text=missing))
         final = answer.abstained or not (self.settings.llm or self._chat_model)

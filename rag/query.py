@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from rag import facts
 from rag.glossary import spell_out, unnamed_topics
 from rag.models import DocMeta
 
@@ -27,24 +28,6 @@ REFERENCE = re.compile(
 _REF_BEFORE = re.compile(rf"\b{_NUM}\s+(recommendation|finding)\b", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]|[A-Za-z]")
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
-# Questions whose answer must be a length of time, a deadline or a frequency.
-_ASKS_DURATION = re.compile(
-    r"\bhow (?:long|soon|quickly|often|frequently)\b|\btime ?(?:scales?|frames?)\b"
-    r"|\bhow many (?:minutes|hours|days|working days|weeks|months|years)\b|\bwithin how\b",
-    re.IGNORECASE,
-)
-# Questions whose answer must be an amount: a dose, a sum, a quantity ("amount to" is a verb),
-# a count of things in the world, an average or a share. "How many recommendations …" counts
-# the reviews' own items, which the answer lists; "how much do staff know" asks how well.
-_ASKS_AMOUNT = re.compile(
-    r"\bhow much\b(?!(?:\s+\w+){0,3}?\s+(?:know|knows|knew|understand|understands|aware)\b)"
-    r"|\bdos(?:e|es|age|ages|ing)\b|\bamounts?\b(?!\s+to\b)|\bquantit(?:y|ies)\b"
-    r"|\bhow many\b(?!\s+(?:of\s+the\s+)?(?:recommendations|findings|reviews|actions)\b)"
-    r"|\baverage\b|\bpercentage\b|\bproportion\b|\bstatistics\b",
-    re.IGNORECASE,
-)
-# Duration questions a rate also answers: "how often is safe sleep discussed?" -> "in 93% of …".
-_ASKS_FREQUENCY = re.compile(r"\bhow (?:often|frequently)\b", re.IGNORECASE)
 # Questions about what the reviews say as a body ("What have the reviews said about …?").
 _ASKS_ACROSS = re.compile(r"\breviews\b|\bacross\b", re.IGNORECASE)
 # Questions about what was done with a recommendation rather than what it said.
@@ -148,9 +131,8 @@ class QueryInfo:
     refs: tuple[tuple[str, int], ...] = ()
     documents: tuple[str, ...] = ()
     unknown_names: tuple[str, ...] = ()
-    asks_duration: bool = False
-    asks_amount: bool = False
-    asks_frequency: bool = False
+    # The kinds of fact asked for ("duration", "amount", …; see `rag.facts`).
+    facts: tuple[str, ...] = ()
     asks_response: bool = False
     # Asks what the reviews say as a body, naming none: the answer should span reviews.
     across_reviews: bool = False
@@ -162,6 +144,21 @@ class QueryInfo:
     # The question as searched: abbreviations the corpus never uses spelled out ("CP plan" ->
     # "child protection plan"); "" when nothing changed.
     text: str = ""
+
+    @property
+    def asks_duration(self) -> bool:
+        """Asks how long, by when or how often."""
+        return "duration" in self.facts
+
+    @property
+    def asks_amount(self) -> bool:
+        """Asks for a dose, a quantity, a count of things in the world or a share."""
+        return "amount" in self.facts
+
+    @property
+    def asks_frequency(self) -> bool:
+        """Asks how often, which a rate answers too."""
+        return "frequency" in self.facts
 
 
 def section_ref(section: str) -> tuple[str, int] | None:
@@ -337,9 +334,7 @@ def parse(question: str, metas: Mapping[str, DocMeta], vocab: set[str]) -> Query
         documents=documents,
         topic=about,
         unknown_names=_merge_names(unknown_names(question, vocab), unnamed_topics(question, vocab)),
-        asks_duration=_ASKS_DURATION.search(question) is not None,
-        asks_amount=_ASKS_AMOUNT.search(question) is not None,
-        asks_frequency=_ASKS_FREQUENCY.search(question) is not None,
+        facts=facts.asked(question),
         asks_response=_ASKS_RESPONSE.search(question) is not None,
         across_reviews=not documents and _ASKS_ACROSS.search(question) is not None,
         asks_overview=bool(documents) and not refs and not topic_words(about),

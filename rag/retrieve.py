@@ -12,7 +12,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from rag import query, sections
+from rag import facts, query, sections
 from rag.fusion import convex, prefer, rrf
 from rag.models import Chunk, ChunkRef, DocMeta, Filters, Hit
 from rag.settings import Settings
@@ -148,6 +148,8 @@ class Retriever:
         self.vocabulary = query.known_names(_names_text(m) for m in self.metas.values())
         # Every passage of a review carries its review's and partnership's names.
         self._catalog_words = query.vocabulary(_names_text(m) for m in self.metas.values())
+        # Words the corpus writes in lower case, and the catalog's names: not a person's name.
+        self.common_words = set(self._catalog_words)
         # A page of chunks at a time: the texts feed BM25 and the vocabulary, and are dropped;
         # a hit's text is read back from the store (at 100k chunks the texts held ~800 MiB).
         for page in store.chunk_pages():
@@ -158,6 +160,7 @@ class Retriever:
                 refs.append(ChunkRef(c.id, doc, sys.intern(c.section), c.start))
             tokens += _tokenize([search_text(c, self.metas[c.document]) for c in page])
             self.vocabulary |= query.known_names(c.text for c in page)
+            self.common_words |= facts.lower_words(c.text for c in page)
         self.lexical = LexicalIndex(ids, documents, tokens, self.metas)
         self.sections = sections.SectionIndex(refs)
         self.size = len(ids)
@@ -277,6 +280,9 @@ class Retriever:
         named = set(structural)
         words = query.topic_words(info.topic) if info.documents and not info.refs else []
         names = self.distinctive_names(question) if mode == "hybrid" else []
+        # "Who was the lead reviewer?": a passage naming a person beside the word "reviewer"
+        # may say, however little else of the question it shares.
+        author = "person" in info.facts and mode == "hybrid"
         return [
             Hit(
                 chunk=chunks[cid],
@@ -286,7 +292,8 @@ class Retriever:
                 lexical=lex_scores.get(cid),
                 named=cid in named,
                 mentions=(bool(words) and query.mentions_all(words, _own_text(chunks[cid])))
-                or (bool(names) and query.mentions_all(names, chunks[cid].text)),
+                or (bool(names) and query.mentions_all(names, chunks[cid].text))
+                or (author and facts.names_author(chunks[cid].text, self.common_words)),
             )
             for cid, score in fused
             # A chunk gone from the store since the rankings were made (an ingest switched

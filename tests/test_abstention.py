@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import gives_amount, gives_duration, missing_fact
+from rag.facts import gives_amount, gives_duration, missing
 from rag.models import Answer, Chunk, Citation, DocMeta, Hit, Quote
 
 
@@ -49,12 +49,12 @@ def test_gives_amount_reads_numbers_but_not_years(quote, gives):
     assert gives_amount(_answer_quoting(quote)) is gives
 
 
-def test_missing_fact_names_the_kind_of_fact_the_quotes_lack():
+def test_missing_names_the_kind_of_fact_the_quotes_lack():
     vague = _answer_quoting("Practitioners should consider the impact of medication.")
-    assert "no dose, amount or number" in missing_fact(vague, duration=False, amount=True)
-    assert "no time, deadline or frequency" in missing_fact(vague, duration=True, amount=False)
-    assert missing_fact(vague, duration=False, amount=False) is None
-    assert missing_fact(_answer_quoting("Within 24 hours."), duration=True, amount=True) is None
+    assert "no dose, amount or number" in missing(vague, ["amount"])
+    assert "no time, deadline or frequency" in missing(vague, ["duration"])
+    assert missing(vague, []) is None
+    assert missing(_answer_quoting("Within 24 hours."), ["duration", "amount"]) is None
 
 
 def test_names_and_years_the_corpus_never_uses_abstain_and_are_named(pipeline):

@@ -1,0 +1,239 @@
+"""The kind of fact a question asks for (a time, an amount, a person, a rating, a court
+outcome), and whether the quotes chosen for it state one.
+
+A passage on the right topic that lacks the fact does not answer the question: "How long …?"
+is not answered by a recommendation that gives no time, nor "Who wrote the review?" by one that
+names nobody. The corpus does not hold the fact, however close its passages are.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Set
+
+from rag.models import Answer
+
+# Questions whose answer must be a length of time, a deadline or a frequency.
+_ASKS_DURATION = re.compile(
+    r"\bhow (?:long|soon|quickly|often|frequently)\b|\btime ?(?:scales?|frames?)\b"
+    r"|\bhow many (?:minutes|hours|days|working days|weeks|months|years)\b|\bwithin how\b",
+    re.IGNORECASE,
+)
+# Questions whose answer must be an amount: a dose, a sum, a quantity ("amount to" is a verb),
+# a count of things in the world, an average or a share. "How many recommendations …" counts
+# the reviews' own items, which the answer lists; "how much do staff know" asks how well.
+_ASKS_AMOUNT = re.compile(
+    r"\bhow much\b(?!(?:\s+\w+){0,3}?\s+(?:know|knows|knew|understand|understands|aware)\b)"
+    r"|\bdos(?:e|es|age|ages|ing)\b|\bamounts?\b(?!\s+to\b)|\bquantit(?:y|ies)\b"
+    r"|\bhow many\b(?!\s+(?:of\s+the\s+)?(?:recommendations|findings|reviews|actions)\b)"
+    r"|\baverage\b|\bpercentage\b|\bproportion\b|\bstatistics\b",
+    re.IGNORECASE,
+)
+# Duration questions a rate also answers: "how often is safe sleep discussed?" -> "in 93% of …".
+_ASKS_FREQUENCY = re.compile(r"\bhow (?:often|frequently)\b", re.IGNORECASE)
+
+
+NO_DURATION_TEXT = (
+    "The passages closest to this question give no time, deadline or frequency, so the corpus "
+    "does not answer it and nothing is quoted. Try rephrasing, or ask about the reviews the "
+    "corpus holds."
+)
+_DURATION_WORDS = r"\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty"
+_OFTEN = r"daily|weekly|fortnightly|monthly|quarterly|annually|yearly|biannually"
+# "3 months", "within 24 hours", "ten working days", "every two weeks", "annually"...
+_DURATION = re.compile(
+    rf"\b(?:{_DURATION_WORDS})[\s-]+(?:working[\s-]+|calendar[\s-]+)?"
+    r"(?:minute|hour|day|week|fortnight|month|year)s?\b"
+    rf"|\b(?:{_OFTEN})\b",
+    re.IGNORECASE,
+)
+
+
+# "93%", "93 per cent": how often something happens, as a share of occasions.
+_RATE = re.compile(r"\b\d+(?:\.\d+)?\s*(?:%|per\s*cent\b|percent\b)", re.IGNORECASE)
+# "every 2 months", "annually": how often, which does not say how long or by when.
+_EVERY = re.compile(r"\bevery\s+$", re.IGNORECASE)
+_ADVERB = re.compile(_OFTEN)
+
+
+def _states_time(text: str, frequency: bool) -> bool:
+    for m in _DURATION.finditer(text):
+        says_often = bool(_ADVERB.fullmatch(m.group(0).lower())) or bool(
+            _EVERY.search(text[max(0, m.start() - 8) : m.start()])
+        )
+        if frequency or not says_often:
+            return True
+    return frequency and _RATE.search(text) is not None
+
+
+def gives_duration(answer: Answer, frequency: bool = False) -> bool:
+    """Whether any quote states a length of time or a deadline; for a question asking how
+    often, a frequency or a rate ("every 2 months", "in 93% of discharges") also counts."""
+    return any(_states_time(c.quote.text, frequency) for c in answer.citations)
+
+
+NO_AMOUNT_TEXT = (
+    "The passages closest to this question give no dose, amount or number, so the corpus does "
+    "not answer it and nothing is quoted. Try rephrasing, or ask about the reviews the corpus "
+    "holds."
+)
+# A number that is not a year ("Level 3", "2.5 mg", "twice"), or a time or frequency.
+_AMOUNT = re.compile(
+    r"\b(?!(?:19|20)\d\d\b)\d+(?:[.,]\d+)?\b"
+    r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|once|twice)\b",
+    re.IGNORECASE,
+)
+
+
+def gives_amount(answer: Answer) -> bool:
+    """Whether any quote states a number (not a year), a time or a frequency."""
+    return any(_states_amount(c.quote.text) for c in answer.citations)
+
+
+# Who wrote or led a review: answered only by a person's name. "Who should chair the meeting?"
+# asks for a role, which the reviews do give, so only authorship questions are read this way.
+_ASKS_PERSON = re.compile(
+    r"\bwho\s+(?:was|is|were|are)\s+(?:the\s+)?(?:[\w-]+\s+){0,2}?(?:reviewer|author|writer)s?\b"
+    r"|\bwho\s+(?:wrote|authored|conducted|undertook|led|carried\s+out)\s+(?:the|this|that)\s+"
+    r"(?:[\w-]+\s+){0,5}?(?:review|report|scr|lcspr)\b"
+    r"|\bname\s+of\s+the\s+(?:[\w-]+\s+){0,2}?(?:reviewer|author|writer)s?\b"
+    r"|\b(?:reviewer|author)(?:'s|’s)\s+name\b",
+    re.IGNORECASE,
+)
+# An inspection grade: "What Ofsted rating did … get?", "How was it judged by CQC?".
+_ASKS_RATING = re.compile(
+    r"^(?=.*\b(?:ofsted|cqc|inspection|inspectorate)\b)"
+    r"(?=.*\b(?:rating|rated|rate|grade|graded|grading|judgements?|judgments?|judged)\b)",
+    re.IGNORECASE | re.DOTALL,
+)
+# A criminal outcome. "Sentence" alone is left out: "sum it up in one sentence" is not one.
+_ASKS_VERDICT = re.compile(
+    r"\b(?:convict(?:ed|ion|ions)?|sentenced|jail(?:ed)?|imprison(?:ed|ment)|prosecut\w*|acquitt\w*"
+    r"|verdict|pleaded\s+guilty|found\s+guilty|criminal\s+charges?|charged\s+with)\b"
+    r"|\b(?:prison|custodial|jail|criminal)\s+sentences?\b"
+    r"|\bwhat\s+sentences?\s+(?:did|was|were|has|have|had)\b(?!\s+the\s+reviews?\b)"
+    r"|\bsentences?\s+(?:were\s+|was\s+)?(?:handed|given|passed|imposed|received)\b",
+    re.IGNORECASE,
+)
+
+_ASKS = {
+    "duration": _ASKS_DURATION,
+    "amount": _ASKS_AMOUNT,
+    "frequency": _ASKS_FREQUENCY,
+    "person": _ASKS_PERSON,
+    "rating": _ASKS_RATING,
+    "verdict": _ASKS_VERDICT,
+}
+
+
+def asked(question: str) -> tuple[str, ...]:
+    """The kinds of fact the question asks for: duration, amount, frequency, person, rating,
+    verdict."""
+    return tuple(kind for kind, pattern in _ASKS.items() if pattern.search(question))
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+
+
+def lower_words(texts: Iterable[str]) -> set[str]:
+    """The words the texts use in lower case: ordinary words, as opposed to names."""
+    words: set[str] = set()
+    for t in texts:
+        words.update(w for w in _WORD.findall(t) if w.islower())
+    return words
+
+
+_MONTHS = "january february march april may june july august september october november december"
+_DAYS = "monday tuesday wednesday thursday friday saturday sunday"
+_CALENDAR = frozenset(f"{_MONTHS} {_DAYS}".split())
+# Two capitalised words in a row, overlapping ("In Edi Carmi" holds "Edi Carmi").
+_TITLE_PAIR = re.compile(r"(?=\b([A-Z][a-z]+)\s+([A-Z][a-z]+)\b)")
+_ROLE = re.compile(r"\b(?:reviewers?|authors?)\b", re.IGNORECASE)
+
+
+def names_person(text: str, common: Set[str]) -> bool:
+    """Whether the text holds a person's name: two capitalised words the corpus never writes in
+    lower case ("Alex Walters"), not a body ("Southampton Safeguarding …") or a date."""
+    return any(
+        all(w.lower() not in common and w.lower() not in _CALENDAR for w in m.groups())
+        for m in _TITLE_PAIR.finditer(text)
+    )
+
+
+def names_author(text: str, common: Set[str]) -> bool:
+    """Whether the text names a person and speaks of a reviewer or author: it may say who wrote
+    a review, however little its wording shares with the question."""
+    return _ROLE.search(text) is not None and names_person(text, common)
+
+
+NO_PERSON_TEXT = (
+    "The passages closest to this question name no one, so the corpus does not say who it was "
+    "and nothing is quoted. Try asking what the review found or recommended."
+)
+NO_RATING_TEXT = (
+    "The passages closest to this question give no inspection rating, so the corpus does not "
+    "answer it and nothing is quoted. Try asking what the reviews found or recommended."
+)
+NO_VERDICT_TEXT = (
+    "The passages closest to this question say nothing of charges, convictions or sentences, so "
+    "the corpus does not answer it and nothing is quoted. Case reviews look at how agencies "
+    "worked with a family, not at criminal proceedings."
+)
+_GRADE = r"(?:outstanding|good|requires\s+improvement|inadequate)"
+_STATES_RATING = re.compile(
+    rf"\b(?:rated|judged|graded|rating|grade|judge?ment)\b[^.]{{0,40}}\b{_GRADE}\b"
+    rf"|\b{_GRADE}\b[^.]{{0,20}}\b(?:rating|grade|judge?ment)\b",
+    re.IGNORECASE,
+)
+_STATES_VERDICT = re.compile(
+    r"\b(?:convicted|conviction|sentenced|imprisoned|imprisonment|jailed|custodial|acquitted"
+    r"|pleaded\s+guilty|found\s+guilty|prison|prosecuted|prosecution)\b",
+    re.IGNORECASE,
+)
+
+
+def _states_amount(text: str) -> bool:
+    return bool(_AMOUNT.search(text) or _DURATION.search(text))
+
+
+def _statements(kinds: Iterable[str], common: Set[str]) -> list[tuple[Callable[[str], bool], str]]:
+    """For each kind of fact asked, a test of a quote for it and the reason to give without one."""
+    kinds = set(kinds)
+    tests = {
+        "duration": (lambda t: _states_time(t, "frequency" in kinds), NO_DURATION_TEXT),
+        "amount": (_states_amount, NO_AMOUNT_TEXT),
+        "person": (lambda t: names_person(t, common), NO_PERSON_TEXT),
+        "rating": (lambda t: _STATES_RATING.search(t) is not None, NO_RATING_TEXT),
+        "verdict": (lambda t: _STATES_VERDICT.search(t) is not None, NO_VERDICT_TEXT),
+    }
+    return [test for kind, test in tests.items() if kind in kinds]
+
+
+_SPECIFIC = {"person", "rating", "verdict"}
+
+
+def stating(kinds: Iterable[str], common: Set[str] = frozenset()) -> Callable[[str], bool] | None:
+    """A test of whether a sentence states a fact of the kinds asked for; None if none is asked.
+
+    Quote choice puts such sentences first: "Who was the lead reviewer?" is answered by the
+    sentence that names them, not by the passage's most similar one. Times and amounts are left
+    to similarity: any number would pass their test, and preferring numbers would quote one
+    beside every question ("How much does a meeting cost?" would be answered by a date).
+    """
+    kinds = set(kinds)
+    tests = [test for test, _ in _statements(kinds & _SPECIFIC, common)]
+    return (lambda text: any(t(text) for t in tests)) if tests else None
+
+
+def missing(answer: Answer, kinds: Iterable[str], common: Set[str] = frozenset()) -> str | None:
+    """Why an answer fails the kind of fact its question asks for, or None.
+
+    `common` is the corpus's lower-case words, which tell a person's name from other words.
+    """
+    if answer.abstained:
+        return None
+    quotes = [c.quote.text for c in answer.citations]
+    for test, reason in _statements(kinds, common):
+        if not any(test(q) for q in quotes):
+            return reason
+    return None

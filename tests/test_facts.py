@@ -1,0 +1,116 @@
+"""The kinds of fact a question asks for beyond a topic: a person, a rating, a court outcome."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.facts import asked, missing, names_person, stating
+from rag.models import Answer, Chunk, Citation, DocMeta, Hit, Quote
+
+
+def _answer_quoting(text: str) -> Answer:
+    chunk = Chunk("c", "d", text, 0, len(text), "Introduction", "background")
+    hit = Hit(chunk, DocMeta("d", "D"), 1.0)
+    return Answer("q", text, False, (Citation(1, Quote("d", text, 0, len(text)), hit),))
+
+
+@pytest.mark.parametrize(
+    ("question", "kinds"),
+    [
+        ("Who was the lead reviewer on the Child Z serious case review?", ("person",)),
+        ("Who wrote the Baby Sally review?", ("person",)),
+        ("What was the independent reviewer's name?", ("person",)),
+        # A role is an answer the reviews give: not a question for a name.
+        ("Who should chair the discharge planning meeting?", ()),
+        ("Who is responsible for the child protection plan?", ()),
+        ("What Ofsted rating did Southampton's children's services get?", ("rating",)),
+        ("How was the council judged at its last inspection?", ("rating",)),
+        ("What did Child Z say about Ofsted?", ()),
+        ("What sentence did the parent receive?", ("verdict",)),
+        ("Were any of the parents convicted?", ("verdict",)),
+        ("Sum up the Child P review in one sentence.", ()),
+        ("What sentence in the review mentions fathers?", ()),
+        ("How long is a case kept open?", ("duration",)),
+        ("How often is safe sleep discussed?", ("duration", "frequency")),
+    ],
+)
+def test_asked_reads_the_kind_of_fact_a_question_wants(question, kinds):
+    assert asked(question) == kinds
+
+
+COMMON = {"safeguarding", "children", "board", "partnership", "the", "in", "southampton"}
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Edi Carmi, an independent safeguarding specialist, was commissioned.", True),
+        ("An independent reviewer (Alex Walters) was identified to lead the review.", True),
+        ("In March 2018 the Southampton Safeguarding Children Board commissioned it.", False),
+        ("The review was published on Monday.", False),
+        ("The Child Z review was led by an independent reviewer.", False),
+    ],
+)
+def test_names_person_tells_a_name_from_bodies_and_dates(text, names):
+    assert names_person(text, COMMON) is names
+
+
+def test_missing_asks_a_person_rating_or_verdict_of_the_quotes():
+    body = _answer_quoting("The Southampton Safeguarding Children Board commissioned a review.")
+    assert "name no one" in missing(body, ["person"], COMMON)
+    assert "no inspection rating" in missing(body, ["rating"], COMMON)
+    assert "convictions or sentences" in missing(body, ["verdict"], COMMON)
+    named = _answer_quoting("Edi Carmi was commissioned as the lead reviewer.")
+    assert missing(named, ["person"], COMMON) is None
+    assert missing(_answer_quoting("Services were rated Good in 2019."), ["rating"]) is None
+    assert missing(_answer_quoting("The father was convicted of assault."), ["verdict"]) is None
+
+
+def test_stating_prefers_names_but_leaves_times_and_amounts_to_similarity():
+    prefers = stating(["person"], COMMON)
+    assert prefers("Edi Carmi was the lead reviewer.")
+    assert not prefers("The review used a systems methodology.")
+    # Any number would pass an amount's test: preferring numbers would quote one for anything.
+    assert stating(["amount", "duration"], COMMON) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "gives"),
+    [
+        # The passage's most similar sentence is not the one naming the reviewer.
+        ("Who was the lead reviewer on the Child Z serious case review?", "Edi Carmi"),
+        ("Who was the independent reviewer for Child P?", "Alex Walters"),
+    ],
+)
+def test_a_question_for_the_reviewer_quotes_the_sentence_naming_them(pipeline, question, gives):
+    answer = pipeline.ask(question)
+    assert not answer.abstained
+    assert gives in answer.citations[0].quote.text
+
+
+@pytest.mark.parametrize(
+    ("question", "says"),
+    [
+        # The briefing speaks of "the reviewer" but never names them.
+        (
+            "Who was the independent reviewer who wrote the Southampton thematic serious case "
+            "review into non-accidental injury?",
+            "name no one",
+        ),
+        (
+            "What Ofsted rating did Southampton City Council's children's services get?",
+            "no inspection rating",
+        ),
+        (
+            "Were any of the parents in the Southampton NAI thematic cases convicted, and what "
+            "sentences were handed down?",
+            "convictions or sentences",
+        ),
+    ],
+)
+def test_a_fact_the_reviews_do_not_state_abstains_and_says_what_is_missing(
+    pipeline, question, says
+):
+    answer = pipeline.ask(question)
+    assert answer.abstained and answer.citations == ()
+    assert says in answer.text

@@ -1,5 +1,5 @@
-"""The kind of fact a question asks for (a time, an amount, a person, a rating, a court
-outcome), and whether the quotes chosen for it state one.
+"""The kind of fact a question asks for (a time, an amount, a person or place, a rating, a
+court outcome), and whether the quotes chosen for it state one.
 
 A passage on the right topic that lacks the fact does not answer the question: "How long …?"
 is not answered by a recommendation that gives no time, nor "Who wrote the review?" by one that
@@ -100,6 +100,16 @@ _ASKS_PERSON = re.compile(
     r"|\b(?:reviewer|author)(?:'s|’s)\s+name\b",
     re.IGNORECASE,
 )
+# The name of a place or person in a case ("What was the name of the unit she stayed in?"),
+# which reviews leave out. A programme's or system's name may be one word ("ICON"), so those
+# are left to the topic.
+_ASKS_NAME = re.compile(
+    r"\bnames?\s+of\s+(?:the|her|his|their|that|this|a|an)\b"
+    r"(?!(?:\s+[\w-]+){0,4}?\s+(?:programmes?|programs?|systems?|tools?|protocols?|polic(?:y|ies)"
+    r"|guidance|procedures?|schemes?|apps?|assessments?|forms?|frameworks?|models?|pathways?"
+    r"|initiatives?|campaigns?|projects?|courses?|training|reviews?|reports?)\b)",
+    re.IGNORECASE,
+)
 # An inspection grade: "What Ofsted rating did … get?", "How was it judged by CQC?".
 _ASKS_RATING = re.compile(
     r"^(?=.*\b(?:ofsted|cqc|inspection|inspectorate)\b)"
@@ -121,14 +131,15 @@ _ASKS = {
     "amount": _ASKS_AMOUNT,
     "frequency": _ASKS_FREQUENCY,
     "person": _ASKS_PERSON,
+    "name": _ASKS_NAME,
     "rating": _ASKS_RATING,
     "verdict": _ASKS_VERDICT,
 }
 
 
 def asked(question: str) -> tuple[str, ...]:
-    """The kinds of fact the question asks for: duration, amount, frequency, person, rating,
-    verdict."""
+    """The kinds of fact the question asks for: duration, amount, frequency, person, name,
+    rating, verdict."""
     return tuple(kind for kind, pattern in _ASKS.items() if pattern.search(question))
 
 
@@ -152,8 +163,9 @@ _ROLE = re.compile(r"\b(?:reviewers?|authors?)\b", re.IGNORECASE)
 
 
 def names_person(text: str, common: Set[str]) -> bool:
-    """Whether the text holds a person's name: two capitalised words the corpus never writes in
-    lower case ("Alex Walters"), not a body ("Southampton Safeguarding …") or a date."""
+    """Whether the text holds a person's or a place's name: two capitalised words the corpus
+    never writes in lower case ("Alex Walters"), not a body ("Southampton Safeguarding …"), a
+    date, or a generic name ("the Mother and Baby Unit")."""
     return any(
         all(w.lower() not in common and w.lower() not in _CALENDAR for w in m.groups())
         for m in _TITLE_PAIR.finditer(text)
@@ -169,6 +181,10 @@ def names_author(text: str, common: Set[str]) -> bool:
 NO_PERSON_TEXT = (
     "The passages closest to this question name no one, so the corpus does not say who it was "
     "and nothing is quoted. Try asking what the review found or recommended."
+)
+NO_NAME_TEXT = (
+    "The passages closest to this question give no name, so the corpus does not answer it and "
+    "nothing is quoted. Reviews usually leave out the names of the people and places in a case."
 )
 NO_RATING_TEXT = (
     "The passages closest to this question give no inspection rating, so the corpus does not "
@@ -203,13 +219,14 @@ def _statements(kinds: Iterable[str], common: Set[str]) -> list[tuple[Callable[[
         "duration": (lambda t: _states_time(t, "frequency" in kinds), NO_DURATION_TEXT),
         "amount": (_states_amount, NO_AMOUNT_TEXT),
         "person": (lambda t: names_person(t, common), NO_PERSON_TEXT),
+        "name": (lambda t: names_person(t, common), NO_NAME_TEXT),
         "rating": (lambda t: _STATES_RATING.search(t) is not None, NO_RATING_TEXT),
         "verdict": (lambda t: _STATES_VERDICT.search(t) is not None, NO_VERDICT_TEXT),
     }
     return [test for kind, test in tests.items() if kind in kinds]
 
 
-_SPECIFIC = {"person", "rating", "verdict"}
+_SPECIFIC = {"person", "name", "rating", "verdict"}
 
 
 def stating(kinds: Iterable[str], common: Set[str] = frozenset()) -> Callable[[str], bool] | None:

@@ -20,6 +20,10 @@ def _answer_quoting(text: str) -> Answer:
         ("Who was the lead reviewer on the Child Z serious case review?", ("person",)),
         ("Who wrote the Baby Sally review?", ("person",)),
         ("What was the independent reviewer's name?", ("person",)),
+        ("What was the name of the Mother and Baby Unit she stayed in?", ("name",)),
+        ("What's the name of the hospital where the baby was born?", ("name",)),
+        # A programme's name may be an acronym; that is left to the topic.
+        ("What is the name of the crying baby programme?", ()),
         # A role is an answer the reviews give: not a question for a name.
         ("Who should chair the discharge planning meeting?", ()),
         ("Who is responsible for the child protection plan?", ()),
@@ -100,6 +104,11 @@ def test_a_question_for_the_reviewer_quotes_the_sentence_naming_them(pipeline, q
         (
             "What Ofsted rating did Southampton City Council's children's services get?",
             "no inspection rating",
+        ),
+        # "the Mother and Baby Unit (MBU)" is what the reviews call it: a generic name.
+        (
+            "What was the name of the Mother and Baby Unit that Baby Z and her mother stayed in?",
+            "give no name",
         ),
         (
             "Were any of the parents in the Southampton NAI thematic cases convicted, and what "

@@ -110,10 +110,12 @@ _ASKS_NAME = re.compile(
     r"|initiatives?|campaigns?|projects?|courses?|training|reviews?|reports?)\b)",
     re.IGNORECASE,
 )
-# An inspection grade: "What Ofsted rating did … get?", "How was it judged by CQC?".
+# An inspection grade: "What Ofsted rating did … get?", "How was it judged by CQC?". "Rate"
+# and "judgement" are left out: "the inspection and the rate of referrals", "professional
+# judgement" ask about something else.
 _ASKS_RATING = re.compile(
     r"^(?=.*\b(?:ofsted|cqc|inspection|inspectorate)\b)"
-    r"(?=.*\b(?:rating|rated|rate|grade|graded|grading|judgements?|judgments?|judged)\b)",
+    r"(?=.*\b(?:rating|rated|grade|graded|grading|judged)\b)",
     re.IGNORECASE | re.DOTALL,
 )
 # A criminal outcome. "Sentence" alone is left out: "sum it up in one sentence" is not one.

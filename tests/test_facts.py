@@ -30,6 +30,7 @@ def _answer_quoting(text: str) -> Answer:
         ("What Ofsted rating did Southampton's children's services get?", ("rating",)),
         ("How was the council judged at its last inspection?", ("rating",)),
         ("What did Child Z say about Ofsted?", ()),
+        ("What did the Ofsted inspection say about professional judgement?", ()),
         ("What sentence did the parent receive?", ("verdict",)),
         ("Were any of the parents convicted?", ("verdict",)),
         ("Sum up the Child P review in one sentence.", ()),

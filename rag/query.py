@@ -228,8 +228,31 @@ def unknown_names(question: str, vocabulary: set[str]) -> tuple[str, ...]:
     out += _unknown_run(question, run, vocabulary)
     if title_case:
         out = [w for w in out if " " not in w]
+    out += _other_partnerships(question, vocabulary)
     out += [y for y in _YEAR.findall(question) if y not in vocabulary]
     return tuple(dict.fromkeys(out))
+
+
+# A safeguarding partnership or board by its place: "Portsmouth Safeguarding Children Partnership".
+_PARTNERSHIP = re.compile(
+    r"\b([A-Z][\w'’-]*)\s+(?:Local\s+)?Safeguarding\s+(?:Children(?:['’]s)?\s+)?"
+    r"(?:Partnership|Board)\b"
+)
+
+
+def _other_partnerships(question: str, vocabulary: set[str]) -> list[str]:
+    """Partnerships the corpus never names, though it may name their place.
+
+    A review by "Portsmouth Safeguarding Children Partnership" is not in a corpus that
+    mentions Portsmouth only in a list of areas: the run is otherwise made of known pairs
+    ("Safeguarding Children Partnership"), so `_unknown_run` takes it for a known name.
+    """
+    return [
+        m.group(0)
+        for m in _PARTNERSHIP.finditer(question)
+        if m.group(1).lower() not in _COMMON_CAPS | {"local"}
+        and f"{_owner(m.group(1).lower())} safeguarding" not in vocabulary
+    ]
 
 
 _SENTENCE_END = re.compile(r"[.!?\n]")

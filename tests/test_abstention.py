@@ -219,3 +219,16 @@ def test_topic_words_drop_the_words_that_frame_a_question():
     words = topic_words("What did the review recommend about fathers and male carers?")
     assert words == ["fathers", "male", "carers"]
     assert topic_words("What was Recommendation 7 of the review?") == []
+
+
+def test_a_partnership_the_corpus_never_names_abstains_though_its_place_is_mentioned(pipeline):
+    # Portsmouth is in the corpus only in the list of HIPS areas.
+    assert "portsmouth" in pipeline.retriever.vocabulary
+    answer = pipeline.ask(
+        "What did the Portsmouth Safeguarding Children Partnership recommend after its own "
+        "review of a baby who died while co-sleeping?"
+    )
+    assert answer.abstained and answer.citations == ()
+    assert "“Portsmouth Safeguarding Children Partnership”" in answer.text
+    # A partnership the corpus names is answered.
+    assert not pipeline.ask("How did Surrey Safeguarding Children Partnership respond?").abstained

@@ -36,6 +36,13 @@ _ASKS_RESPONSE = re.compile(
     r"|\bimplemented\b|\bwhat (?:has|have) been done\b|\bdone about\b",
     re.IGNORECASE,
 )
+# Questions about what an agency was asked to do: the recommendation answers, not the agency's
+# account of its response ("What was NHS England asked to do?").
+_ASKS_RECOMMENDATION = re.compile(
+    r"\b(?:ask(?:ed)?|told|expected|required|supposed)\b(?:\s+[\w'’-]+){0,4}?\s+to\s+do\b"
+    r"|\brecommend(?:ed|ations?)?\s+(?:for|to)\b",
+    re.IGNORECASE,
+)
 # Conversational frames that say nothing about the topic: "..., what did the review say about
 # that?", "Is there anything about ...". Left in, they pull the question's vector towards every
 # passage that talks about "the review".
@@ -134,6 +141,7 @@ class QueryInfo:
     # The kinds of fact asked for ("duration", "amount", …; see `rag.facts`).
     facts: tuple[str, ...] = ()
     asks_response: bool = False
+    asks_recommendation: bool = False
     # Asks what the reviews say as a body, naming none: the answer should span reviews.
     across_reviews: bool = False
     # Names a review and nothing it is asked about ("Tell me about the Child Z review"): the
@@ -359,6 +367,7 @@ def parse(question: str, metas: Mapping[str, DocMeta], vocab: set[str]) -> Query
         unknown_names=_merge_names(unknown_names(question, vocab), unnamed_topics(question, vocab)),
         facts=facts.asked(question),
         asks_response=_ASKS_RESPONSE.search(question) is not None,
+        asks_recommendation=_ASKS_RECOMMENDATION.search(question) is not None,
         across_reviews=not documents and _ASKS_ACROSS.search(question) is not None,
         asks_overview=bool(documents) and not refs and not topic_words(about),
         text=question if question != asked else "",

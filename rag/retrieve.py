@@ -277,6 +277,20 @@ class Retriever:
                 cid for cid, _ in fused if cid in chunks and self._is_response(cid, chunks)
             ]
             fused = prefer(fused, responses, self.settings.rrf_k, self.settings.response_weight)
+        if (
+            info.asks_recommendation
+            and not info.asks_response
+            and self._fuses_ranks()
+            and self.settings.response_weight
+        ):
+            # "What was NHS England asked to do?" is answered by the recommendation made to it,
+            # not by its own account of what it has done since.
+            recs = [
+                cid
+                for cid, _ in fused
+                if cid in chunks and chunks[cid].kind in ("recommendation", "finding")
+            ]
+            fused = prefer(fused, recs, self.settings.rrf_k, self.settings.response_weight)
         named = set(structural)
         words = query.topic_words(info.topic) if info.documents and not info.refs else []
         names = self.distinctive_names(question) if mode == "hybrid" else []

@@ -1,4 +1,5 @@
-"""How the question is read for ranking, on the real index: topic, frames, response preference."""
+"""How the question is read for ranking, on the real index: topic, frames, and the preference
+for a response or for a recommendation."""
 
 from __future__ import annotations
 
@@ -21,6 +22,21 @@ def test_a_question_about_a_response_is_answered_from_the_response(pipeline):
     plain = off.search(FNP, ranking, Filters(), info, support)
     assert plain[0].chunk.document == "southampton-nai-thematic-briefing"
     assert {h.chunk.id for h in plain} == {h.chunk.id for h in hits}
+
+
+NHSE = "What was NHS England asked to do in the Child Z review?"
+
+
+def test_a_question_about_what_an_agency_was_asked_is_answered_by_the_recommendation(pipeline):
+    hits, _ = pipeline.search(NHSE)
+    assert hits[0].chunk.kind == "finding"
+    assert "NHS England to consider" in hits[0].chunk.text
+    # Without the preference, NHS England's own account of its response ranks first.
+    off = Retriever(pipeline.store, pipeline.settings.model_copy(update={"response_weight": 0}))
+    info = off.understand(NHSE)
+    _, ranking, support = pipeline.question_vectors(NHSE, info)
+    plain = off.search(NHSE, ranking, Filters(), info, support)
+    assert plain[0].chunk.kind == "response"
 
 
 def test_a_named_review_is_searched_by_its_topic(pipeline):

@@ -78,7 +78,9 @@ class Settings(BaseSettings):
     response_weight: float = Field(
         1.0,
         description="RRF weight of a preference for partnership-response passages when a "
-        "question asks how a recommendation was responded to or progressed (0 turns it off).",
+        "question asks how a recommendation was responded to or progressed, and for "
+        "recommendation and finding passages when it asks what an agency was asked to do "
+        "(0 turns both off).",
     )
     convex_alpha: float = Field(
         0.5, description="Weight of the dense score in convex fusion (1 - alpha goes to BM25)."

@@ -145,17 +145,6 @@ def asked(question: str) -> tuple[str, ...]:
     return tuple(kind for kind, pattern in _ASKS.items() if pattern.search(question))
 
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
-
-
-def lower_words(texts: Iterable[str]) -> set[str]:
-    """The words the texts use in lower case: ordinary words, as opposed to names."""
-    words: set[str] = set()
-    for t in texts:
-        words.update(w for w in _WORD.findall(t) if w.islower())
-    return words
-
-
 _MONTHS = "january february march april may june july august september october november december"
 _DAYS = "monday tuesday wednesday thursday friday saturday sunday"
 _CALENDAR = frozenset(f"{_MONTHS} {_DAYS}".split())

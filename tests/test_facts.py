@@ -6,6 +6,7 @@ import pytest
 
 from rag.facts import asked, missing, names_person, stating
 from rag.models import Answer, Chunk, Citation, DocMeta, Hit, Quote
+from rag.query import known_names
 
 
 def _answer_quoting(text: str) -> Answer:
@@ -124,3 +125,12 @@ def test_a_fact_the_reviews_do_not_state_abstains_and_says_what_is_missing(
     answer = pipeline.ask(question)
     assert answer.abstained and answer.citations == ()
     assert says in answer.text
+
+
+def test_the_words_a_corpus_writes_in_lower_case_are_gathered_with_its_names():
+    lower: set[str] = set()
+    known = known_names(["Edi Carmi was commissioned as the lead reviewer, with the board."], lower)
+    assert {"edi", "carmi", "reviewer"} <= known
+    assert "reviewer" in lower and "board" in lower
+    assert not {"edi", "carmi", "Edi", "Carmi"} & lower
+    assert names_person("Edi Carmi led it.", lower) and not names_person("The Board met.", lower)

@@ -226,7 +226,8 @@ def stating(kinds: Iterable[str], common: Set[str] = frozenset()) -> Callable[[s
     Quote choice puts such sentences first: "Who was the lead reviewer?" is answered by the
     sentence that names them, not by the passage's most similar one. Times and amounts are left
     to similarity: any number would pass their test, and preferring numbers would quote one
-    beside every question ("How much does a meeting cost?" would be answered by a date).
+    beside every question ("How much does a meeting cost?" was answered by a number from a
+    nearby passage).
     """
     kinds = set(kinds)
     tests = [test for test, _ in _statements(kinds & _SPECIFIC, common)]

@@ -173,6 +173,22 @@ class Retriever:
         kind = self.metas[chunks[cid].document].kind or ""
         return "response" in kind.lower()
 
+    def _preferred(
+        self, info: query.QueryInfo, fused: list[tuple[str, float]], chunks: dict[str, Chunk]
+    ) -> list[str]:
+        """The candidates of the kind the question asks for, in fused order; [] for any kind.
+
+        "How did X respond?" is best answered by the response, not by a briefing that repeats
+        the same recommendation without it; "What was NHS England asked to do?" by the
+        recommendation made to it, not by its own account of what it has done since.
+        """
+        if info.asks_response:
+            return [cid for cid, _ in fused if cid in chunks and self._is_response(cid, chunks)]
+        if info.asks_recommendation:
+            kinds = ("recommendation", "finding")
+            return [cid for cid, _ in fused if cid in chunks and chunks[cid].kind in kinds]
+        return []
+
     def understand(self, question: str) -> query.QueryInfo:
         """What the question names: numbered sections, reviews, names the corpus never uses."""
         return query.parse(question, self.metas, self.vocabulary)
@@ -269,27 +285,9 @@ class Retriever:
             dense_scores = {cid: float(v @ support) for cid, (_, v) in fetched.items()}
         else:
             dense_scores |= {cid: float(v @ vector) for cid, (_, v) in fetched.items()}
-        if info.asks_response and self._fuses_ranks() and self.settings.response_weight:
-            # "How did X respond?" is best answered by the response, not by a briefing that
-            # repeats the same recommendation without it.
-            responses = [
-                cid for cid, _ in fused if cid in chunks and self._is_response(cid, chunks)
-            ]
-            fused = prefer(fused, responses, self.settings.rrf_k, self.settings.response_weight)
-        if (
-            info.asks_recommendation
-            and not info.asks_response
-            and self._fuses_ranks()
-            and self.settings.response_weight
-        ):
-            # "What was NHS England asked to do?" is answered by the recommendation made to it,
-            # not by its own account of what it has done since.
-            recs = [
-                cid
-                for cid, _ in fused
-                if cid in chunks and chunks[cid].kind in ("recommendation", "finding")
-            ]
-            fused = prefer(fused, recs, self.settings.rrf_k, self.settings.response_weight)
+        preferred = self._preferred(info, fused, chunks)
+        if preferred and self._fuses_ranks() and self.settings.response_weight:
+            fused = prefer(fused, preferred, self.settings.rrf_k, self.settings.response_weight)
         named = set(structural)
         words = query.topic_words(info.topic) if info.documents and not info.refs else []
         names = self.distinctive_names(question) if mode == "hybrid" else []

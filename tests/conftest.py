@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.models import Answer, Chunk, Citation, DocMeta, Hit, Quote
 from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +23,13 @@ def make_settings(tmp: Path, **overrides) -> Settings:
         llm=None,
     )
     return Settings(**(base | overrides))
+
+
+def answer_quoting(text: str) -> Answer:
+    """An answer whose one citation quotes `text`, for checks that read only the quotes."""
+    chunk = Chunk("c", "d", text, 0, len(text), "Recommendation 1", "recommendation")
+    hit = Hit(chunk, DocMeta("d", "D"), 1.0)
+    return Answer("q", text, False, (Citation(1, Quote("d", text, 0, len(text)), hit),))
 
 
 @pytest.fixture(scope="session")

@@ -6,13 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rag.facts import gives_amount, gives_duration, missing
-from rag.models import Answer, Chunk, Citation, DocMeta, Hit, Quote
-
-
-def _answer_quoting(text: str) -> Answer:
-    chunk = Chunk("c", "d", text, 0, len(text), "Recommendation 1", "recommendation")
-    hit = Hit(chunk, DocMeta("d", "D"), 1.0)
-    return Answer("q", text, False, (Citation(1, Quote("d", text, 0, len(text)), hit),))
+from tests.conftest import answer_quoting
 
 
 @pytest.mark.parametrize(
@@ -30,8 +24,8 @@ def _answer_quoting(text: str) -> Answer:
     ],
 )
 def test_gives_duration_reads_times_and_frequencies(quote, for_time, for_frequency):
-    assert gives_duration(_answer_quoting(quote)) is for_time
-    assert gives_duration(_answer_quoting(quote), frequency=True) is for_frequency
+    assert gives_duration(answer_quoting(quote)) is for_time
+    assert gives_duration(answer_quoting(quote), frequency=True) is for_frequency
 
 
 @pytest.mark.parametrize(
@@ -46,15 +40,15 @@ def test_gives_duration_reads_times_and_frequencies(quote, for_time, for_frequen
     ],
 )
 def test_gives_amount_reads_numbers_but_not_years(quote, gives):
-    assert gives_amount(_answer_quoting(quote)) is gives
+    assert gives_amount(answer_quoting(quote)) is gives
 
 
 def test_missing_names_the_kind_of_fact_the_quotes_lack():
-    vague = _answer_quoting("Practitioners should consider the impact of medication.")
+    vague = answer_quoting("Practitioners should consider the impact of medication.")
     assert "no dose, amount or number" in missing(vague, ["amount"])
     assert "no time, deadline or frequency" in missing(vague, ["duration"])
     assert missing(vague, []) is None
-    assert missing(_answer_quoting("Within 24 hours."), ["duration", "amount"]) is None
+    assert missing(answer_quoting("Within 24 hours."), ["duration", "amount"]) is None
 
 
 def test_names_and_years_the_corpus_never_uses_abstain_and_are_named(pipeline):

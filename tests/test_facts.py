@@ -5,14 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rag.facts import asked, missing, names_person, stating
-from rag.models import Answer, Chunk, Citation, DocMeta, Hit, Quote
 from rag.query import known_names
-
-
-def _answer_quoting(text: str) -> Answer:
-    chunk = Chunk("c", "d", text, 0, len(text), "Introduction", "background")
-    hit = Hit(chunk, DocMeta("d", "D"), 1.0)
-    return Answer("q", text, False, (Citation(1, Quote("d", text, 0, len(text)), hit),))
+from tests.conftest import answer_quoting
 
 
 @pytest.mark.parametrize(
@@ -62,14 +56,14 @@ def test_names_person_tells_a_name_from_bodies_and_dates(text, names):
 
 
 def test_missing_asks_a_person_rating_or_verdict_of_the_quotes():
-    body = _answer_quoting("The Southampton Safeguarding Children Board commissioned a review.")
+    body = answer_quoting("The Southampton Safeguarding Children Board commissioned a review.")
     assert "name no one" in missing(body, ["person"], COMMON)
     assert "no inspection rating" in missing(body, ["rating"], COMMON)
     assert "convictions or sentences" in missing(body, ["verdict"], COMMON)
-    named = _answer_quoting("Edi Carmi was commissioned as the lead reviewer.")
+    named = answer_quoting("Edi Carmi was commissioned as the lead reviewer.")
     assert missing(named, ["person"], COMMON) is None
-    assert missing(_answer_quoting("Services were rated Good in 2019."), ["rating"]) is None
-    assert missing(_answer_quoting("The father was convicted of assault."), ["verdict"]) is None
+    assert missing(answer_quoting("Services were rated Good in 2019."), ["rating"]) is None
+    assert missing(answer_quoting("The father was convicted of assault."), ["verdict"]) is None
 
 
 def test_stating_prefers_names_but_leaves_times_and_amounts_to_similarity():

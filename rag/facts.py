@@ -209,7 +209,9 @@ def _statements(kinds: Iterable[str], common: Set[str]) -> list[tuple[Callable[[
     tests = {
         "duration": (lambda t: _states_time(t, "frequency" in kinds), NO_DURATION_TEXT),
         "amount": (_states_amount, NO_AMOUNT_TEXT),
-        "person": (lambda t: names_person(t, common), NO_PERSON_TEXT),
+        # Person questions ask who wrote or led a review, so the quote must name a person as
+        # its reviewer or author: "… involvement of police and Criminal Justice" names none.
+        "person": (lambda t: names_author(t, common), NO_PERSON_TEXT),
         "name": (lambda t: names_person(t, common), NO_NAME_TEXT),
         "rating": (lambda t: _STATES_RATING.search(t) is not None, NO_RATING_TEXT),
         "verdict": (lambda t: _STATES_VERDICT.search(t) is not None, NO_VERDICT_TEXT),

@@ -62,6 +62,9 @@ def test_missing_asks_a_person_rating_or_verdict_of_the_quotes():
     assert "convictions or sentences" in missing(body, ["verdict"], COMMON)
     named = answer_quoting("Edi Carmi was commissioned as the lead reviewer.")
     assert missing(named, ["person"], COMMON) is None
+    # A capitalised pair that is not the review's author does not answer who wrote it.
+    bodies = answer_quoting("The review considers the involvement of police and Criminal Justice.")
+    assert "name no one" in missing(bodies, ["person"], COMMON)
     assert missing(answer_quoting("Services were rated Good in 2019."), ["rating"]) is None
     assert missing(answer_quoting("The father was convicted of assault."), ["verdict"]) is None
 

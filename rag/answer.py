@@ -53,6 +53,13 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
         cut += 1
     trail = _TRAIL_MARK.search(piece)
     stop = trail.start() if trail else len(piece)
+    # A quoted paragraph's first sentence keeps its opening mark and its last the closing one;
+    # shown alone, either reads as a stray mark (""The Surrey …" in a quote).
+    inner = piece[cut:stop]
+    if inner[:1] == "“" and "”" not in inner or inner[:1] == '"' and inner.count('"') % 2:
+        cut += 1
+    elif inner[-1:] == "”" and "“" not in inner or inner[-1:] == '"' and inner.count('"') % 2:
+        stop -= 1
     return start + cut, start + max(cut, stop)
 
 

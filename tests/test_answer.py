@@ -64,6 +64,21 @@ def test_sentence_spans_trim_list_markers_and_emphasis():
     ]
 
 
+def test_sentence_spans_drop_a_quotation_mark_the_sentence_does_not_close():
+    text = '"The partnership is committed to this work. It has made changes since then."\n\n'
+    text += '"One whole quoted sentence stays quoted."'
+    spans = sentence_spans(text, 0, len(text))
+    assert [text[s.start : s.end] for s in spans] == [
+        "The partnership is committed to this work.",
+        "It has made changes since then.",
+        '"One whole quoted sentence stays quoted."',
+    ]
+    curly = "“Treating every child as a child first. Always.” was the principle."
+    assert [curly[s.start : s.end] for s in sentence_spans(curly, 0, len(curly))][0] == (
+        "Treating every child as a child first."
+    )
+
+
 def _hits(*scores: float) -> list[Hit]:
     meta = DocMeta("d", "Doc")
     return [

@@ -139,10 +139,38 @@ _ASKS = {
 }
 
 
+# Whether someone should say how long: "Shouldn't they be telling us how long that would
+# take?" asks whether the plan should give a timescale, which a passage calling for one
+# answers without stating it. "Should it stay open, and for how long?" still asks for a time.
+_OBLIGATION = re.compile(
+    r"^(?:(?:and|but|so)\s+)?(?:should|shouldn't|shouldn’t|must|mustn't|ought|need|needn't)\b",
+    re.IGNORECASE,
+)
+_REPORTED = re.compile(
+    r"\b(?:tell|telling|say|saying|set(?:ting)?\s+out|specify|specifying|explain|explaining"
+    r"|state|stating|record|recording)\b.*",
+    re.IGNORECASE | re.DOTALL,
+)
+_SENTENCES = re.compile(r"(?<=[.?!])\s+")
+_NUMBERS = {"duration", "amount", "frequency"}
+
+
+def _direct(question: str) -> str:
+    """The question without what an obligation sentence says someone should report."""
+    return " ".join(
+        _REPORTED.sub("", s) if _OBLIGATION.match(s) else s for s in _SENTENCES.split(question)
+    )
+
+
 def asked(question: str) -> tuple[str, ...]:
     """The kinds of fact the question asks for: duration, amount, frequency, person, name,
     rating, verdict."""
-    return tuple(kind for kind, pattern in _ASKS.items() if pattern.search(question))
+    direct = _direct(question)
+    return tuple(
+        kind
+        for kind, pattern in _ASKS.items()
+        if pattern.search(direct if kind in _NUMBERS else question)
+    )
 
 
 _MONTHS = "january february march april may june july august september october november december"

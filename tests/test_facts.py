@@ -31,6 +31,9 @@ from tests.conftest import answer_quoting
         ("Sum up the Child P review in one sentence.", ()),
         ("What sentence in the review mentions fathers?", ()),
         ("How long is a case kept open?", ("duration",)),
+        ("Should the case stay open, and for how long?", ("duration",)),
+        # Whether a plan should say how long is answered by a passage calling for timescales.
+        ("Mum has support. Shouldn't they be telling us how long change would take?", ()),
         ("How often is safe sleep discussed?", ("duration", "frequency")),
     ],
 )

@@ -264,14 +264,20 @@ def stating(kinds: Iterable[str], common: Set[str] = frozenset()) -> Callable[[s
     return (lambda text: any(t(text) for t in tests)) if tests else None
 
 
-def missing(answer: Answer, kinds: Iterable[str], common: Set[str] = frozenset()) -> str | None:
+def missing(
+    answer: Answer, kinds: Iterable[str], common: Set[str] = frozenset(), passages: int = 2
+) -> str | None:
     """Why an answer fails the kind of fact its question asks for, or None.
 
     `common` is the corpus's lower-case words, which tell a person's name from other words.
+    The fact must be stated in one of the first `passages` passages quoted: "By how many weeks
+    should a pre-birth referral be made?" is not answered by "open for 3 months post-birth"
+    from a later passage on discharge.
     """
     if answer.abstained:
         return None
-    quotes = [c.quote.text for c in answer.citations]
+    first = list(dict.fromkeys(c.hit.chunk.id for c in answer.citations))[:passages]
+    quotes = [c.quote.text for c in answer.citations if c.hit.chunk.id in first]
     for test, reason in _statements(kinds, common):
         if not any(test(q) for q in quotes):
             return reason

@@ -274,7 +274,9 @@ class Pipeline:
             overview=info.asks_overview,
             states=facts.stating(info.facts, self.retriever.common_words),
         )
-        missing = facts.missing(answer, info.facts, self.retriever.common_words)
+        missing = facts.missing(
+            answer, info.facts, self.retriever.common_words, settings.fact_passages
+        )
         if missing:
             return _Grounds(answering.abstain(q, answer_id, text=missing))
         final = answer.abstained or not (self.settings.llm or self._chat_model)

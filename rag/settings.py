@@ -105,6 +105,14 @@ class Settings(BaseSettings):
     max_sentences: int = Field(
         2, description="Most response sentences quoted from one passage, after its recommendation."
     )
+    fact_passages: int = Field(
+        2,
+        ge=1,
+        description="A time, amount, name, rating or verdict the question asks for must be "
+        "stated by a quote from one of this many passages, in the answer's order; otherwise "
+        "it abstains. Chosen on dev (1 refuses an answerable question, 3 answers two "
+        "unanswerable ones).",
+    )
     topic_threshold: float = Field(
         0.48,
         description="Lowest cosine between a topic (or theme query) and a passage's best sentence "

@@ -25,11 +25,15 @@ def make_settings(tmp: Path, **overrides) -> Settings:
     return Settings(**(base | overrides))
 
 
-def answer_quoting(text: str) -> Answer:
-    """An answer whose one citation quotes `text`, for checks that read only the quotes."""
-    chunk = Chunk("c", "d", text, 0, len(text), "Recommendation 1", "recommendation")
-    hit = Hit(chunk, DocMeta("d", "D"), 1.0)
-    return Answer("q", text, False, (Citation(1, Quote("d", text, 0, len(text)), hit),))
+def answer_quoting(*texts: str) -> Answer:
+    """An answer quoting each text from a passage of its own, in order, for checks that read
+    only the quotes."""
+    citations = []
+    for n, text in enumerate(texts, 1):
+        chunk = Chunk(f"c{n}", "d", text, 0, len(text), f"Recommendation {n}", "recommendation")
+        hit = Hit(chunk, DocMeta("d", "D"), 1.0)
+        citations.append(Citation(n, Quote("d", text, 0, len(text)), hit))
+    return Answer("q", " ".join(texts), False, tuple(citations))
 
 
 @pytest.fixture(scope="session")

@@ -72,6 +72,16 @@ def test_missing_asks_a_person_rating_or_verdict_of_the_quotes():
     assert missing(answer_quoting("The father was convicted of assault."), ["verdict"]) is None
 
 
+def test_missing_wants_the_fact_from_the_first_passages_quoted():
+    later = answer_quoting(
+        "The Unborn Baby Safeguarding Protocol was updated.",
+        "The protocol is embedded in safeguarding training.",
+        "All babies will remain open for 3 months post-birth.",
+    )
+    assert "no time" in missing(later, ["duration"], COMMON)
+    assert missing(later, ["duration"], COMMON, passages=3) is None
+
+
 def test_stating_prefers_names_but_leaves_times_and_amounts_to_similarity():
     prefers = stating(["person"], COMMON)
     assert prefers("Edi Carmi was the lead reviewer.")

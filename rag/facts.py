@@ -128,6 +128,12 @@ _ASKS_VERDICT = re.compile(
     re.IGNORECASE,
 )
 
+# What an abbreviation stands for: answered only where a passage spells it out.
+_ASKS_EXPANSION = re.compile(
+    r"\bstands?\s+for\b|\bshort\s+for\b|\b(?:acronym|initials)\b|\bspel(?:t|led)\s+out\b",
+    re.IGNORECASE,
+)
+
 _ASKS = {
     "duration": _ASKS_DURATION,
     "amount": _ASKS_AMOUNT,
@@ -136,6 +142,7 @@ _ASKS = {
     "name": _ASKS_NAME,
     "rating": _ASKS_RATING,
     "verdict": _ASKS_VERDICT,
+    "expansion": _ASKS_EXPANSION,
 }
 
 
@@ -164,7 +171,7 @@ def _direct(question: str) -> str:
 
 def asked(question: str) -> tuple[str, ...]:
     """The kinds of fact the question asks for: duration, amount, frequency, person, name,
-    rating, verdict."""
+    rating, verdict, expansion (what an abbreviation stands for)."""
     direct = _direct(question)
     return tuple(
         kind
@@ -227,11 +234,28 @@ _STATES_VERDICT = re.compile(
 )
 
 
+NO_EXPANSION_TEXT = (
+    "The passages closest to this question use the abbreviation but never spell it out, so the "
+    "corpus does not answer it and nothing is quoted."
+)
+_ABBREVIATION = re.compile(r"\b[A-Z]{2,8}\b")
+_LINKS = {"and", "of", "the", "for", "in", "&"}
+
+
+def spells_out(text: str, question: str) -> bool:
+    """Whether the text spells out an abbreviation of the question: "… Inquiry Group (LIG)",
+    or words whose initials make it ("Family Nurse Partnership" for FNP)."""
+    initials = "".join(w[0].upper() for w in re.findall(r"[\w&]+", text) if w.lower() not in _LINKS)
+    return any(f"({a})" in text or a in initials for a in set(_ABBREVIATION.findall(question)))
+
+
 def _states_amount(text: str) -> bool:
     return bool(_AMOUNT.search(text) or _DURATION.search(text))
 
 
-def _statements(kinds: Iterable[str], common: Set[str]) -> list[tuple[Callable[[str], bool], str]]:
+def _statements(
+    kinds: Iterable[str], common: Set[str], question: str = ""
+) -> list[tuple[Callable[[str], bool], str]]:
     """For each kind of fact asked, a test of a quote for it and the reason to give without one."""
     kinds = set(kinds)
     tests = {
@@ -243,14 +267,17 @@ def _statements(kinds: Iterable[str], common: Set[str]) -> list[tuple[Callable[[
         "name": (lambda t: names_person(t, common), NO_NAME_TEXT),
         "rating": (lambda t: _STATES_RATING.search(t) is not None, NO_RATING_TEXT),
         "verdict": (lambda t: _STATES_VERDICT.search(t) is not None, NO_VERDICT_TEXT),
+        "expansion": (lambda t: spells_out(t, question), NO_EXPANSION_TEXT),
     }
     return [test for kind, test in tests.items() if kind in kinds]
 
 
-_SPECIFIC = {"person", "name", "rating", "verdict"}
+_SPECIFIC = {"person", "name", "rating", "verdict", "expansion"}
 
 
-def stating(kinds: Iterable[str], common: Set[str] = frozenset()) -> Callable[[str], bool] | None:
+def stating(
+    kinds: Iterable[str], common: Set[str] = frozenset(), question: str = ""
+) -> Callable[[str], bool] | None:
     """A test of whether a sentence states a fact of the kinds asked for; None if none is asked.
 
     Quote choice puts such sentences first: "Who was the lead reviewer?" is answered by the
@@ -260,7 +287,7 @@ def stating(kinds: Iterable[str], common: Set[str] = frozenset()) -> Callable[[s
     nearby passage).
     """
     kinds = set(kinds)
-    tests = [test for test, _ in _statements(kinds & _SPECIFIC, common)]
+    tests = [test for test, _ in _statements(kinds & _SPECIFIC, common, question)]
     return (lambda text: any(t(text) for t in tests)) if tests else None
 
 
@@ -278,7 +305,7 @@ def missing(
         return None
     first = list(dict.fromkeys(c.hit.chunk.id for c in answer.citations))[:passages]
     quotes = [c.quote.text for c in answer.citations if c.hit.chunk.id in first]
-    for test, reason in _statements(kinds, common):
+    for test, reason in _statements(kinds, common, answer.question):
         if not any(test(q) for q in quotes):
             return reason
     return None

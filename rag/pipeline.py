@@ -272,7 +272,7 @@ class Pipeline:
             answer_id,
             across=info.across_reviews,
             overview=info.asks_overview,
-            states=facts.stating(info.facts, self.retriever.common_words),
+            states=facts.stating(info.facts, self.retriever.common_words, q),
         )
         missing = facts.missing(
             answer, info.facts, self.retriever.common_words, settings.fact_passages

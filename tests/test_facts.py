@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from rag.facts import asked, missing, names_person, stating
@@ -35,6 +37,8 @@ from tests.conftest import answer_quoting
         # Whether a plan should say how long is answered by a passage calling for timescales.
         ("Mum has support. Shouldn't they be telling us how long change would take?", ()),
         ("How often is safe sleep discussed?", ("duration", "frequency")),
+        ("What does each letter of ICON stand for?", ("expansion",)),
+        ("What is LIG short for?", ("expansion",)),
     ],
 )
 def test_asked_reads_the_kind_of_fact_a_question_wants(question, kinds):
@@ -70,6 +74,20 @@ def test_missing_asks_a_person_rating_or_verdict_of_the_quotes():
     assert "name no one" in missing(bodies, ["person"], COMMON)
     assert missing(answer_quoting("Services were rated Good in 2019."), ["rating"]) is None
     assert missing(answer_quoting("The father was convicted of assault."), ["verdict"]) is None
+
+
+def test_an_abbreviation_is_answered_only_where_a_passage_spells_it_out():
+    kinds = asked("What does each letter of ICON stand for?")
+    used = answer_quoting("Safe sleep and ICON were discussed in 93% of postnatal discharges.")
+    used = replace(used, question="What does each letter of ICON stand for?")
+    assert "never spell it out" in missing(used, kinds, COMMON)
+    q = "What does LIG stand for?"
+    for text in (
+        "The Learning and Inquiry (LIG) subgroup met.",
+        "The Learning and Inquiry Group met in June.",
+    ):
+        assert missing(replace(answer_quoting(text), question=q), asked(q), COMMON) is None
+    assert stating(asked(q), COMMON, q)("The Learning and Inquiry (LIG) subgroup met.")
 
 
 def test_missing_wants_the_fact_from_the_first_passages_quoted():

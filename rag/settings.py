@@ -108,10 +108,10 @@ class Settings(BaseSettings):
     fact_passages: int = Field(
         2,
         ge=1,
-        description="A time, amount, name, rating or verdict the question asks for must be "
-        "stated by a quote from one of this many passages, in the answer's order; otherwise "
-        "it abstains. Chosen on dev (1 refuses an answerable question, 3 answers two "
-        "unanswerable ones).",
+        description="The kind of fact a question asks for (a time, amount, person, name, "
+        "rating, verdict or what an abbreviation stands for; see rag.facts) must be stated by "
+        "a quote from one of this many passages, in the answer's order; otherwise it abstains. "
+        "Chosen on dev (1 refuses an answerable question, 3 answers two unanswerable ones).",
     )
     topic_threshold: float = Field(
         0.48,

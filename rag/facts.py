@@ -26,7 +26,7 @@ _ASKS_AMOUNT = re.compile(
     r"\bhow much\b(?!(?:\s+\w+){0,3}?\s+(?:know|knows|knew|understand|understands|aware)\b)"
     r"|\bdos(?:e|es|age|ages|ing)\b|\bamounts?\b(?!\s+to\b)|\bquantit(?:y|ies)\b"
     r"|\bhow many\b(?!\s+(?:of\s+the\s+)?(?:recommendations|findings|reviews|actions)\b)"
-    r"|\baverage\b|\bpercentage\b|\bproportion\b|\bstatistics\b",
+    r"|\baverage\b|\bpercentage\b|%|\bper ?cent\b|\bproportion\b|\bstatistics\b",
     re.IGNORECASE,
 )
 # Duration questions a rate also answers: "how often is safe sleep discussed?" -> "in 93% of …".
@@ -77,9 +77,10 @@ NO_AMOUNT_TEXT = (
     "not answer it and nothing is quoted. Try rephrasing, or ask about the reviews the corpus "
     "holds."
 )
-# A number that is not a year ("Level 3", "2.5 mg", "twice"), or a time or frequency.
+# A number that is not a year ("Level 3", "2.5 mg", "twice"), or a time or frequency. A number
+# hyphened to a word ("COVID-19") is part of a name, not an amount.
 _AMOUNT = re.compile(
-    r"\b(?!(?:19|20)\d\d\b)\d+(?:[.,]\d+)?\b"
+    r"(?<![A-Za-z]-)\b(?!(?:19|20)\d\d\b)\d+(?:[.,]\d+)?\b"
     r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|once|twice)\b",
     re.IGNORECASE,
 )

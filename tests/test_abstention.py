@@ -36,6 +36,9 @@ def test_gives_duration_reads_times_and_frequencies(quote, for_time, for_frequen
         ("A minimum of quarterly safeguarding supervision.", True),
         ("Staff are seen twice before discharge.", True),
         ("The policy was agreed in 2021 and reviewed in 2022.", False),
+        # "19" in a name is not a count ("how many missed appointments before escalating?").
+        ("The policy was reviewed as part of the response to the COVID-19 pandemic.", False),
+        ("Level 3 training is given across the 0-19 service.", True),
         ("Practitioners should consider the impact of medication before birth.", False),
     ],
 )

@@ -172,6 +172,8 @@ def test_runs_of_capitals_the_corpus_never_uses_together_are_unknown():
         ("How many recommendations did Child P make?", "asks_amount", False),
         ("How many babies died in 2021?", "asks_amount", True),
         ("What's the average caseload for a social worker?", "asks_amount", True),
+        ("What % of GP practices are using the Arden template?", "asks_amount", True),
+        ("What per cent of discharges included safe sleep advice?", "asks_amount", True),
         ("How much do professionals know about the protocol?", "asks_amount", False),
         ("Did anyone check how much staff understand it?", "asks_amount", False),
         ("How often is safe sleep discussed?", "asks_frequency", True),

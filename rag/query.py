@@ -57,7 +57,8 @@ _FRAMES = re.compile(
 _FRAME_TEXT = """
     review reviews reviewed recommend recommends recommended recommendation recommendations say
     says said ask asks asked do does did done find finds found finding findings learn
-    learning learnt learned lesson lessons tell mention mentions mentioned respond responds
+    learning learnt learned lesson lessons tell mention mentions mentioned make makes made
+    making respond responds
     responded response responses progress update updates practitioner practitioners
     professional professionals agency agencies partnership partnerships safeguarding child
     children case serious scr scrs lcspr lcsprs briefing quote please exactly anything

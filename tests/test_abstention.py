@@ -193,6 +193,14 @@ def test_a_topic_the_named_review_never_mentions_abstains_and_says_who_does(pipe
     assert "southampton-nai-thematic-response" in {c.quote.document for c in unnamed.citations}
 
 
+def test_an_agency_the_named_review_never_mentions_abstains(pipeline):
+    # Only the Southampton response mentions the constabulary; "make" is not a topic word.
+    q = "What recommendations did the Child P review make for Hampshire Constabulary?"
+    answer = pipeline.ask(q)
+    assert answer.abstained and answer.citations == ()
+    assert "never uses “Constabulary”" in answer.text
+
+
 @pytest.mark.parametrize(
     "question",
     [
@@ -216,6 +224,10 @@ def test_topic_words_drop_the_words_that_frame_a_question():
     words = topic_words("What did the review recommend about fathers and male carers?")
     assert words == ["fathers", "male", "carers"]
     assert topic_words("What was Recommendation 7 of the review?") == []
+    # "make" frames "what recommendations did the review make for …": every review uses it.
+    assert topic_words("What recommendations did the review make for Constabulary?") == [
+        "Constabulary"
+    ]
 
 
 def test_a_partnership_the_corpus_never_names_abstains_though_its_place_is_mentioned(pipeline):

@@ -289,6 +289,8 @@ def test_names_used_are_capitalised_corpus_words_except_excluded_ones():
         ("Is this private fostering?", ("private fostering",)),
         ("A young carer is falling behind at school", ("young carer",)),
         ("What about bruises on a baby?", ("bruise",)),
+        ("How do you assess risk when a parent has a learning disability?", ("disability",)),
+        ("Any learning on parents with learning difficulties?", ("learning difficulties",)),
         # Issues the corpus does name, in its own wording or by its abbreviation.
         ("What has been done about fabricated or induced illness?", ()),
         # Words typed in capitals are not names.

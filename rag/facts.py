@@ -135,6 +135,17 @@ _ASKS_EXPANSION = re.compile(
     re.IGNORECASE,
 )
 
+# The parts of a named thing: "What are the four ICON messages?", "the stages of the HIPS
+# escalation policy". Reviews often name such a thing without setting out its parts, and a
+# passage that only names it does not answer. "What are the steps a GP should take?" names
+# nothing and is left to the topic.
+_PARTS = r"(messages|steps|stages|criteria|principles|elements|components)"
+_NAMED = r"(?:\d+|(?i:two|three|four|five|six|seven|eight|nine|ten)|[A-Z][\w&-]*[A-Z][\w&-]*)"
+_ASKS_PARTS = re.compile(
+    rf"\b(?i:what\s+(?:are|were)\s+the)\s+(?:{_NAMED}\s+){{1,3}}(?:[\w-]+\s+)?(?i:{_PARTS})\b"
+    rf"|\b(?i:{_PARTS})\s+(?i:of|in)\s+(?i:the\s+)?{_NAMED}\b"
+)
+
 _ASKS = {
     "duration": _ASKS_DURATION,
     "amount": _ASKS_AMOUNT,
@@ -144,6 +155,7 @@ _ASKS = {
     "rating": _ASKS_RATING,
     "verdict": _ASKS_VERDICT,
     "expansion": _ASKS_EXPANSION,
+    "parts": _ASKS_PARTS,
 }
 
 
@@ -172,7 +184,7 @@ def _direct(question: str) -> str:
 
 def asked(question: str) -> tuple[str, ...]:
     """The kinds of fact the question asks for: duration, amount, frequency, person, name,
-    rating, verdict, expansion (what an abbreviation stands for)."""
+    rating, verdict, expansion (what an abbreviation stands for), parts (of a named thing)."""
     direct = _direct(question)
     return tuple(
         kind
@@ -239,6 +251,21 @@ NO_EXPANSION_TEXT = (
     "The passages closest to this question use the abbreviation but never spell it out, so the "
     "corpus does not answer it and nothing is quoted."
 )
+NO_PARTS_TEXT = (
+    "The passages closest to this question mention what it asks about but never set out the "
+    "parts asked for (its messages, steps, stages or criteria), so the corpus does not answer "
+    "it and nothing is quoted. Try asking what the reviews found or recommended about it."
+)
+
+
+def names_parts(text: str, question: str) -> bool:
+    """Whether the text speaks of the parts the question asks for ("messages", "stages")."""
+    m = _ASKS_PARTS.search(question)
+    part = (m.group(1) or m.group(2)).lower() if m else ""
+    # "criteria" -> "criteri" also finds "criterion"; "messages" -> "message".
+    return bool(part) and re.search(rf"\b{part[:-1]}", text, re.IGNORECASE) is not None
+
+
 _ABBREVIATION = re.compile(r"\b[A-Z]{2,8}\b")
 _LINKS = {"and", "of", "the", "for", "in", "&"}
 
@@ -269,11 +296,12 @@ def _statements(
         "rating": (lambda t: _STATES_RATING.search(t) is not None, NO_RATING_TEXT),
         "verdict": (lambda t: _STATES_VERDICT.search(t) is not None, NO_VERDICT_TEXT),
         "expansion": (lambda t: spells_out(t, question), NO_EXPANSION_TEXT),
+        "parts": (lambda t: names_parts(t, question), NO_PARTS_TEXT),
     }
     return [test for kind, test in tests.items() if kind in kinds]
 
 
-_SPECIFIC = {"person", "name", "rating", "verdict", "expansion"}
+_SPECIFIC = {"person", "name", "rating", "verdict", "expansion", "parts"}
 
 
 def stating(

@@ -109,7 +109,8 @@ class Settings(BaseSettings):
         2,
         ge=1,
         description="The kind of fact a question asks for (a time, amount, person, name, "
-        "rating, verdict or what an abbreviation stands for; see rag.facts) must be stated by "
+        "rating, verdict, what an abbreviation stands for, or the parts of a named thing; see "
+        "rag.facts) must be stated by "
         "a quote from one of this many passages, in the answer's order; otherwise it abstains. "
         "Chosen on dev (1 refuses an answerable question, 3 answers two unanswerable ones).",
     )

@@ -39,6 +39,11 @@ from tests.conftest import answer_quoting
         ("How often is safe sleep discussed?", ("duration", "frequency")),
         ("What does each letter of ICON stand for?", ("expansion",)),
         ("What is LIG short for?", ("expansion",)),
+        ("What are the four ICON messages for parents?", ("parts",)),
+        ("What are the stages of the HIPS escalation policy?", ("parts",)),
+        # Parts of nothing named: the topic decides.
+        ("What are the steps a GP should take?", ()),
+        ("What were the main messages of the Child P review?", ()),
     ],
 )
 def test_asked_reads_the_kind_of_fact_a_question_wants(question, kinds):
@@ -88,6 +93,25 @@ def test_an_abbreviation_is_answered_only_where_a_passage_spells_it_out():
     ):
         assert missing(replace(answer_quoting(text), question=q), asked(q), COMMON) is None
     assert stating(asked(q), COMMON, q)("The Learning and Inquiry (LIG) subgroup met.")
+
+
+def test_the_parts_of_a_named_thing_need_a_quote_that_speaks_of_them():
+    q = "What are the four ICON messages we give parents about a crying baby?"
+    named = replace(
+        answer_quoting("The ICON programme is embedded in maternity services."), question=q
+    )
+    assert "never set out the parts" in missing(named, asked(q), COMMON)
+    parts = replace(
+        answer_quoting("Each parent is given the ICON messages on discharge."), question=q
+    )
+    assert missing(parts, asked(q), COMMON) is None
+
+
+def test_a_question_for_the_parts_of_a_thing_only_named_abstains(pipeline):
+    # Child P names the ICON programme and says it is embedded; it never lists its messages.
+    answer = pipeline.ask("What are the four ICON messages we're supposed to give parents?")
+    assert answer.abstained and answer.citations == ()
+    assert "never set out the parts" in answer.text
 
 
 def test_missing_wants_the_fact_from_the_first_passages_quoted():

@@ -373,7 +373,8 @@ def parse(question: str, metas: Mapping[str, DocMeta], vocab: set[str]) -> Query
         documents=documents,
         topic=about,
         unknown_names=_merge_names(unknown_names(question, vocab), unnamed_topics(question, vocab)),
-        facts=facts.asked(question),
+        # The parts of a named review ("the key messages of the NAI briefing") are its learning.
+        facts=tuple(k for k in facts.asked(question) if not (k == "parts" and documents)),
         asks_response=_ASKS_RESPONSE.search(question) is not None,
         asks_recommendation=_ASKS_RECOMMENDATION.search(question) is not None,
         across_reviews=not documents and _ASKS_ACROSS.search(question) is not None,

@@ -21,6 +21,14 @@ def _label(section: str) -> str:
 
 
 _OPENING = 2
+# "What are the key messages of the briefing?" asks for its learning, whatever the heading says
+# ("Key Learning Points", "Key Themes", "Lessons learned").
+_KEY_MESSAGES = re.compile(
+    r"\b(?:key|main|top|core|headline|important)\s+(?:messages?|points?|lessons?|takeaways?)\b"
+    r"|\btake[- ]?(?:home|away)\s+messages?\b|\btakeaways?\b",
+    re.IGNORECASE,
+)
+_LEARNING_LABEL = re.compile(r"\b(?:learning|lessons?|themes?)\b", re.IGNORECASE)
 _GENERIC = {"recommendation", "recommendations", "for", "the", "and", "of", "service", "team"}
 
 
@@ -101,6 +109,10 @@ class SectionIndex:
         for label, chunks in self.by_label.items():
             if phrase_in(label, q):
                 found |= {c.id: c for c in chunks}
+        if _KEY_MESSAGES.search(question):
+            for label, chunks in self.by_label.items():
+                if _LEARNING_LABEL.search(label):
+                    found |= {c.id: c for c in chunks}
         for ref in info.refs:
             found |= {c.id: c for c in self.by_ref.get(ref, ())}
         if not info.refs and info.documents:

@@ -4,6 +4,7 @@ for a response or for a recommendation."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from rag.models import Filters
 from rag.retrieve import Retriever
@@ -63,3 +64,25 @@ def test_a_conversational_frame_is_left_out_of_ranking_but_not_of_support(pipeli
     assert support is not None and np.allclose(support, vector)
     hits, _ = pipeline.search(question)
     assert "full access to historical and current information" in hits[0].chunk.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What are the key messages of the 6 step briefing?",
+        "What are the main messages of the NAI thematic review?",
+    ],
+)
+def test_key_messages_are_the_reviews_learning_sections(pipeline, question):
+    # Abstained before: "key messages" is in no heading ("Key Learning Points", "Key Themes"),
+    # and the topic's words alone were too far from them.
+    answer = pipeline.ask(question)
+    assert not answer.abstained
+    assert {c.hit.chunk.section for c in answer.citations} <= {"Key Learning Points", "Key Themes"}
+
+
+def test_the_parts_of_a_named_review_are_not_asked_as_a_fact(pipeline):
+    # "The messages of the NAI review" are its learning, not a list the passages must name.
+    info = pipeline.retriever.understand("What were the messages of the NAI review for HVs?")
+    assert info.facts == ()
+    assert pipeline.retriever.understand("What are the four ICON messages?").facts == ("parts",)

@@ -332,16 +332,6 @@ def not_in_review_text(
     )
 
 
-def no_recommendation_text(named: Sequence[DocMeta], words: Sequence[str]) -> str:
-    """Why "What was X asked to do in this review?" is not answered: nothing there names X."""
-    reviews = _listed([review_name(m) for m in named])
-    used = _listed([f"“{w}”" for w in words], "and")
-    return (
-        f"{_capital(reviews)} makes no recommendation or finding that names {used}, so "
-        "nothing is quoted. Ask what it says about them to see any passage that mentions them."
-    )
-
-
 def _render(citations: Sequence[Citation]) -> str:
     names: list[str] = []
     passages: list[str] = []

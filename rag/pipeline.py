@@ -66,19 +66,6 @@ def check_question(question: str, settings: Settings) -> str:
     return q
 
 
-def _unaddressed(info: query.QueryInfo, hits: Sequence[Hit]) -> list[str]:
-    """The agency a question asks a named review's recommendations for, when none names it.
-
-    "What was the ambulance service asked to do in the NAI review?" is not answered by the
-    review's recommendations to others, however similar: the review mentions an ambulance
-    only in its good practice. Longer topics are left to the similarity threshold.
-    """
-    if not info.asks_recommendation or info.asks_response or info.refs or not info.documents:
-        return []
-    words = query.topic_words(info.topic)
-    return words if 0 < len(words) <= 3 and not any(h.mentions for h in hits) else []
-
-
 class Pipeline:
     """Owns the model, the index and the caches for one process; build it once and reuse it."""
 
@@ -274,11 +261,6 @@ class Pipeline:
             )
             return _Grounds(answering.abstain(q, answer_id, text=text))
         hits, vector = self.search(q, filters, info)
-        unaddressed = _unaddressed(info, hits[: settings.top_k * 3])
-        if unaddressed:
-            metas = [self.retriever.metas[d] for d in info.documents]
-            text = answering.no_recommendation_text(metas, unaddressed)
-            return _Grounds(answering.abstain(q, answer_id, text=text))
         answer = answering.compose(
             q,
             hits,

@@ -241,15 +241,3 @@ def test_a_partnership_the_corpus_never_names_abstains_though_its_place_is_menti
     assert "“Portsmouth Safeguarding Children Partnership”" in answer.text
     # A partnership the corpus names is answered.
     assert not pipeline.ask("How did Surrey Safeguarding Children Partnership respond?").abstained
-
-
-def test_an_agency_the_named_review_recommends_nothing_to_abstains(pipeline):
-    # The NAI review mentions an ambulance only in its good practice, never in a recommendation.
-    q = "What was the ambulance service asked to do in the Southampton NAI thematic review?"
-    answer = pipeline.ask(q)
-    assert answer.abstained and answer.citations == ()
-    assert "makes no recommendation or finding that names “ambulance” and “service”" in answer.text
-    # An agency a finding does name is answered.
-    named = pipeline.ask("What was NHS England asked to do in the Child Z review?")
-    assert not named.abstained
-    assert "NHS England" in named.citations[0].hit.chunk.rec_text

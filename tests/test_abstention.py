@@ -210,6 +210,11 @@ def test_an_agency_the_named_review_never_mentions_abstains(pipeline):
         "What did Child P say about mums who miss antenatal appointments?",
         # A numbered section is named: the words around it are not a topic.
         "What was Recommendation Two of the Child P review?",
+        # What an agency was asked to do, in words its recommendations do not use ("midwives"
+        # under "Midwifery", "HSCP" spelled out, "social workers" only in the response).
+        "What were midwives asked to do after Child P?",
+        "What were social workers asked to do in the Baby Sally review?",
+        "What was the HSCP asked to do in Child P?",
     ],
 )
 def test_the_review_topic_check_leaves_covered_and_everyday_questions_alone(pipeline, question):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import re
 import sys
 from collections.abc import Sequence
 
@@ -37,6 +38,9 @@ def _tokenize(texts: Sequence[str]) -> list[list[str]]:
         return_ids=False,
         show_progress=False,
     )
+
+
+_ABBREVIATION_PLURAL = re.compile(r"\b([A-Z]{2,})s\b")
 
 
 class LexicalIndex:
@@ -82,7 +86,8 @@ class LexicalIndex:
 
     def documents_using(self, text: str) -> set[str]:
         """The documents with a chunk that uses any word of the text (stemmed, as BM25 reads it)."""
-        scores = self._scores(text)
+        # The stemmer leaves an abbreviation's plural alone: "GPs" is read as "GP" too.
+        scores = self._scores(_ABBREVIATION_PLURAL.sub(r"\g<0> \1", text))
         if scores is None:
             return set()
         return {self.doc_ids[k] for k in np.unique(self._doc_of[scores > 0])}

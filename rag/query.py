@@ -63,6 +63,7 @@ _FRAME_TEXT = """
     professional professionals agency agencies partnership partnerships safeguarding child
     children case serious scr scrs lcspr lcsprs briefing quote please exactly anything
     something about regarding around any there been have has were was is are should would
+    from across all
     could can you me my we our us i i'm it its that this these those of to for with by at as
 """
 _FRAME_WORDS = frozenset(_FRAME_TEXT.split())

@@ -109,7 +109,10 @@ class SectionIndex:
         for label, chunks in self.by_label.items():
             if phrase_in(label, q):
                 found |= {c.id: c for c in chunks}
-        if _KEY_MESSAGES.search(question):
+        # Only when nothing else is asked: "the key points for health visitors" wants theirs.
+        if _KEY_MESSAGES.search(question) and not topic_words(
+            _KEY_MESSAGES.sub(" ", info.topic or question)
+        ):
             for label, chunks in self.by_label.items():
                 if _LEARNING_LABEL.search(label):
                     found |= {c.id: c for c in chunks}

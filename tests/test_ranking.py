@@ -71,6 +71,7 @@ def test_a_conversational_frame_is_left_out_of_ranking_but_not_of_support(pipeli
     [
         "What are the key messages of the 6 step briefing?",
         "What are the main messages of the NAI thematic review?",
+        "What are the key messages from the reviews?",
     ],
 )
 def test_key_messages_are_the_reviews_learning_sections(pipeline, question):
@@ -79,6 +80,12 @@ def test_key_messages_are_the_reviews_learning_sections(pipeline, question):
     answer = pipeline.ask(question)
     assert not answer.abstained
     assert {c.hit.chunk.section for c in answer.citations} <= {"Key Learning Points", "Key Themes"}
+
+
+def test_key_points_for_someone_are_theirs_not_the_learning_sections(pipeline):
+    answer = pipeline.ask("What are the key points for health visitors in the NAI review?")
+    assert not answer.abstained
+    assert answer.citations[0].hit.chunk.section.startswith("Recommendation")
 
 
 def test_the_parts_of_a_named_review_are_not_asked_as_a_fact(pipeline):

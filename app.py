@@ -6,38 +6,18 @@ All document and user text goes through `ui.md_escape`, so it shows as text, nev
 from __future__ import annotations
 
 from contextlib import nullcontext
-from functools import partial
 
 import streamlit as st
 
-from rag import privacy
-from rag import ui_helpers as ui
-from rag.claims import SentenceCheck
-from rag.conversation import Exchange, resolve
-from rag.corpus_info import CorpusInfo, describe
-from rag.errors import RagError
-from rag.feedback import REASONS, FeedbackStore
-from rag.followup import rewrite_followup
-from rag.models import Answer, Citation, Filters
-from rag.settings import Settings
-from rag.ui_cache import load_pipeline
+from rag.assistant import Assistant, CorpusInfo, Exchange, Resolved, SentenceCheck
+from rag.core.errors import RagError
+from rag.core.models import Answer, Citation, Filters
+from rag.core.settings import Settings
+from rag.ui import view as ui
+from rag.ui.cache import load_assistant
+from rag.ui.feedback import REASONS, FeedbackStore
 
 esc = ui.md_escape
-
-
-@st.cache_resource(show_spinner=False)
-def corpus_info(_pipe, key: str, generation: int) -> CorpusInfo:
-    """The index's documents and chunk counts, read again only when the index changes."""
-    return describe(_pipe.store)
-
-
-def model_rewriter(pipe):
-    """The configured language model's follow-up rewriter, or None for the rules alone."""
-    try:
-        model = pipe.chat_model
-    except RagError:
-        return None
-    return None if model is None else partial(rewrite_followup, model=model)
 
 
 def clear_conversation() -> None:
@@ -80,7 +60,7 @@ def save_reason(turn: dict, store: FeedbackStore) -> None:
         turn["feedback_error"] = str(exc)
 
 
-def render_card(tid: int, citation: Citation, pipe) -> None:
+def render_card(tid: int, citation: Citation, assistant: Assistant) -> None:
     c = ui.card(citation)
     with st.container(border=True, key=f"card_{tid}_{c.n}"):
         details = "".join(f" · {esc(x)}" for x in (c.partnership, c.kind) if x)
@@ -91,7 +71,7 @@ def render_card(tid: int, citation: Citation, pipe) -> None:
         with st.expander("Whole passage, quote highlighted"):
             st.markdown(ui.passage_markdown(citation))
         if st.toggle("View in document", key=f"doc_{tid}_{c.n}"):
-            window = ui.context_window(pipe.document_text(c.document), citation)
+            window = ui.context_window(assistant.document_text(c.document), citation)
             st.caption(f"{esc(c.document)}: {window.position}")
             with st.container(height=340, key=f"context_{tid}_{c.n}"):
                 st.markdown(window.markdown)
@@ -131,7 +111,7 @@ def render_written(answer) -> None:
     st.markdown(" ".join(parts))
 
 
-def render_answer(turn: dict, pipe, info: CorpusInfo, store: FeedbackStore) -> None:
+def render_answer(turn: dict, assistant: Assistant, info: CorpusInfo, store: FeedbackStore) -> None:
     answer = turn["answer"]
     if answer.abstained:
         st.markdown("**I can't answer that from the reviews.**")
@@ -151,7 +131,7 @@ def render_answer(turn: dict, pipe, info: CorpusInfo, store: FeedbackStore) -> N
             st.caption(esc(note))
         st.markdown("**Sources**")
         for c in answer.citations:
-            render_card(turn["id"], c, pipe)
+            render_card(turn["id"], c, assistant)
     render_feedback(turn, store)
 
 
@@ -163,16 +143,13 @@ def render_draft(placeholder, checks: list[SentenceCheck]) -> None:
             st.caption(esc(sentence))
 
 
-def answer_streaming(turn: dict, pipe) -> None:
+def answer_streaming(turn: dict, assistant: Assistant) -> None:
     """Ask, showing a language model's draft until the checked answer replaces it."""
-    resolved = turn["resolved"]
     draft = st.empty()
     checks: list[SentenceCheck] = []
     with st.spinner("Searching the reviews…"):
         try:
-            for event in pipe.stream_ask(
-                resolved.query, resolved.filters, answer_id=str(turn["id"])
-            ):
+            for event in assistant.stream_respond(turn["turn"], answer_id=str(turn["id"])):
                 if isinstance(event, Answer):
                     turn["answer"] = event
                 else:
@@ -183,7 +160,7 @@ def answer_streaming(turn: dict, pipe) -> None:
     draft.empty()
 
 
-def render_turn(turn: dict, pipe, info: CorpusInfo, store: FeedbackStore) -> None:
+def render_turn(turn: dict, assistant: Assistant, info: CorpusInfo, store: FeedbackStore) -> None:
     resolved = turn["resolved"]
     with st.chat_message("user"):
         st.markdown(esc(turn["question"]))
@@ -193,11 +170,7 @@ def render_turn(turn: dict, pipe, info: CorpusInfo, store: FeedbackStore) -> Non
             st.caption(f"Follow-up, understood as: {esc(resolved.query)}{scope}")
     with st.chat_message("assistant"):
         if turn["findings"] and not turn["released"]:
-            st.warning(
-                f"Your question appears to contain personal details "
-                f"({privacy.describe(turn['findings'])}). This tool answers from published "
-                "reviews and never needs identifiers: please ask again without them."
-            )
+            st.warning(esc(ui.personal_details_warning(turn["findings"])))
             st.button(
                 "Answer anyway (the question will not be stored)",
                 key=f"anyway_{turn['id']}",
@@ -211,11 +184,11 @@ def render_turn(turn: dict, pipe, info: CorpusInfo, store: FeedbackStore) -> Non
                 "stored, even with feedback. Searched for: " + esc(resolved.query)
             )
         if turn["answer"] is None and turn["error"] is None:
-            answer_streaming(turn, pipe)
+            answer_streaming(turn, assistant)
         if turn["error"]:
             st.error(esc(turn["error"]))
             return
-        render_answer(turn, pipe, info, store)
+        render_answer(turn, assistant, info, store)
 
 
 def sidebar(info: CorpusInfo) -> Filters:
@@ -237,19 +210,40 @@ def sidebar(info: CorpusInfo) -> Filters:
     return Filters(partnerships=tuple(partnerships), reviews=tuple(reviews), kinds=tuple(kinds))
 
 
+def new_turn(assistant: Assistant, question: str, turns: list[dict], filters: Filters) -> dict:
+    """A turn for the conversation: prepared by the assistant (personal details found and
+    removed, a follow-up resolved), or holding the error that stopped it."""
+    history = [Exchange(t["resolved"], t["answer"]) for t in turns if t["released"]]
+    st.session_state["next_id"] = tid = st.session_state.get("next_id", 0) + 1
+    turn = {"id": tid, "question": question, "answer": None, "error": None, "findings": ()}
+    turn["released"] = True
+    llm = assistant.settings.llm and history
+    try:
+        with st.spinner("Reading the conversation…") if llm else nullcontext():
+            prepared = assistant.prepare(question, history, filters)
+    except RagError as exc:
+        return turn | {"resolved": Resolved(question, question, filters), "error": str(exc)}
+    findings = prepared.findings
+    return turn | {
+        "turn": prepared,
+        "resolved": prepared.resolved,
+        "findings": findings,
+        "released": not findings,
+    }
+
+
 def main() -> None:
     st.set_page_config(page_title="Learning from safeguarding reviews", page_icon="📘")
     st.title("Learning from safeguarding reviews")
     st.info(ui.NOTICE, icon="ℹ️")
     settings = Settings()
-    pipe = load_pipeline(settings, settings.model_dump_json())
-    generation = pipe.store.active_generation()
-    if generation is None:
+    assistant = load_assistant(settings, settings.model_dump_json())
+    if assistant.generation() is None:
         st.error(
             "There is no index yet. Build it with `make index` (or `rag ingest`), then reload."
         )
         st.stop()
-    info = corpus_info(pipe, settings.model_dump_json(), generation)
+    info = assistant.corpus()
     try:
         store = FeedbackStore.from_settings(settings)
     except RagError as exc:
@@ -262,25 +256,7 @@ def main() -> None:
     pending = st.session_state.pop("pending", None)
     question = (typed or pending or "").strip()
     if question:
-        history = [Exchange(t["resolved"], t["answer"]) for t in turns if t["released"]]
-        findings = privacy.find_personal_details(question)
-        # Identifiers never reach the search or a language model, even if the user goes on.
-        asked = privacy.redact(question, findings)
-        rewrite = model_rewriter(pipe)
-        with st.spinner("Reading the conversation…") if rewrite else nullcontext():
-            resolved = resolve(asked, history, filters, info.reviews, rewrite)
-        st.session_state["next_id"] = tid = st.session_state.get("next_id", 0) + 1
-        turns.append(
-            {
-                "id": tid,
-                "question": question,
-                "resolved": resolved,
-                "findings": findings,
-                "released": not findings,
-                "answer": None,
-                "error": None,
-            }
-        )
+        turns.append(new_turn(assistant, question, turns, filters))
 
     if not turns:
         st.markdown("**Try one of these questions:**")
@@ -294,7 +270,7 @@ def main() -> None:
                 width="stretch",
             )
     for turn in turns:
-        render_turn(turn, pipe, info, store)
+        render_turn(turn, assistant, info, store)
 
 
 main()

@@ -52,7 +52,7 @@ def _pct(values: list[float], p: int) -> float:
 
 
 def _settings(index: Path, **extra):
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
     return Settings(
         corpus_dir=CORPUS,
@@ -71,14 +71,15 @@ def stage_encode(folder: Path) -> dict:
     """Raw SentenceTransformer.encode on exactly the texts ingest embeds, at each batch size.
 
     Ingest embeds each chunk's search text and its candidate quote sentences (see
-    rag.answer.scored_spans); rates are in chunks per second either way. The chunk texts alone
+    rag.answer.compose.scored_spans);
+    rates are in chunks per second either way. The chunk texts alone
     (what ingest embedded before sentence vectors were stored) are timed at the best batch size.
     """
-    from rag import ingest
-    from rag.answer import scored_spans
-    from rag.chunk import chunk_document
-    from rag.embed import Embedder
-    from rag.retrieve import search_text
+    from rag.answer.compose import scored_spans
+    from rag.index.embedder import Embedder
+    from rag.index.records import search_text
+    from rag.ingest import reading as ingest
+    from rag.ingest.chunking import chunk_document
 
     settings = _settings(folder.parent)
     docs = ingest.load([folder], settings).documents
@@ -111,10 +112,10 @@ def stage_encode(folder: Path) -> dict:
 
 
 def stage_ingest(folder: Path, index: Path) -> dict:
-    """`Pipeline.ingest` into an empty index, timed from after the model is loaded."""
-    from rag.pipeline import Pipeline
+    """`Assistant.ingest` into an empty index, timed from after the model is loaded."""
+    from rag.assistant import Assistant
 
-    pipe = Pipeline(_settings(index))
+    pipe = Assistant(_settings(index))
     pipe.embedder.embed(["warm up"])
     t = time.perf_counter()
     report = pipe.ingest([folder])
@@ -137,13 +138,13 @@ def stage_build_scale(n_chunks: int, index: Path) -> dict:
     """
     import numpy as np
 
-    from rag.answer import scored_spans
-    from rag.chunk import chunk_document
-    from rag.embed import Embedder
-    from rag.ingest import content_hash, load
-    from rag.models import DocMeta, Document
-    from rag.retrieve import search_text
-    from rag.store import Encoder, Store
+    from rag.answer.compose import scored_spans
+    from rag.core.models import DocMeta, Document
+    from rag.index.embedder import Embedder
+    from rag.index.records import search_text
+    from rag.index.store import Encoder, Store
+    from rag.ingest.chunking import chunk_document
+    from rag.ingest.reading import content_hash, load
 
     settings = _settings(index)
     t0 = time.perf_counter()
@@ -201,17 +202,16 @@ def stage_build_scale(n_chunks: int, index: Path) -> dict:
 
 
 def stage_query(index: Path, n_queries: int) -> dict:
-    """`Pipeline.ask` latency with the model loaded, its parts, and the retriever's memory."""
-    from rag import sections
-    from rag.answer import compose
-    from rag.models import Filters
-    from rag.pipeline import Pipeline
+    """`Assistant.ask` latency with the model loaded, its parts, and the retriever's memory."""
+    from rag.answer.compose import compose
+    from rag.assistant import Assistant
+    from rag.core.models import Filters
 
     questions = [
         json.loads(line)["question"]
         for line in (ROOT / "evals" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
     ]
-    pipe = Pipeline(_settings(index))
+    pipe = Assistant(_settings(index))
     pipe.embedder.embed(["warm up"])
     before = _rss_mib()
     t = time.perf_counter()
@@ -226,7 +226,7 @@ def stage_query(index: Path, n_queries: int) -> dict:
         t = time.perf_counter()
         pipe.ask(q)
         times.append((time.perf_counter() - t) * 1000)
-    # The parts, each called the way Pipeline.ask calls it (a question that names a review is
+    # The parts, each called the way Assistant.ask calls it (a question that names a review is
     # searched within that review: filtered dense search and BM25).
     n, settings = pipe.settings.candidates, pipe.settings
     parts: dict[str, list[float]] = {
@@ -239,24 +239,14 @@ def stage_query(index: Path, n_queries: int) -> dict:
         t0 = time.perf_counter()
         info = r.understand(q)
         t1 = time.perf_counter()
-        pipe.question_vectors(q, info)
+        query = pipe.query(q, info)
         t2 = time.perf_counter()
-        f = Filters(documents=info.documents) if info.documents else Filters()
-        docs = {d for d, m in r.metas.items() if f.allows(m)} if f else None
-        allowed = None if docs is None else r.lexical.positions(list(docs))
-        within = None
-        if allowed is not None and len(allowed) <= settings.exact_search_limit:
-            within = [r.lexical.ids[i] for i in allowed]
-        pipe.store.search(vector, n, f, within)
+        allowed = r.allowed(Filters(), info)
+        r.dense.search(query, n, allowed)
         t3 = time.perf_counter()
-        r.lexical.search(q, n, allowed)
+        r.lexical.search(query, n, allowed)
         t4 = time.perf_counter()
-        sections.structural_ranking(
-            q,
-            info,
-            r.sections,
-            (lambda c: True) if docs is None else (lambda c, docs=docs: c.document in docs),
-        )
+        r.structural.search(query, r.size, allowed)
         t5 = time.perf_counter()
         compose(q, hits, vector, pipe.document, pipe.sentence_vectors, pipe._verify, settings)
         t6 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Warm answer render time of the chat UI, against `Pipeline.ask` alone measured in the same run.
+"""Warm answer render time of the chat UI, against `Assistant.ask` alone measured in the same run.
 
     .venv/bin/python -m evals.bench_app
 
@@ -55,8 +55,8 @@ def main() -> None:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     from streamlit.testing.v1 import AppTest
 
-    from rag.pipeline import Pipeline
-    from rag.settings import Settings
+    from rag.assistant import Assistant
+    from rag.core.settings import Settings
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_app_"))
     settings = Settings(
@@ -66,7 +66,7 @@ def main() -> None:
         chroma_url=None,
         llm=None,
     )
-    Pipeline(settings).ingest()
+    Assistant(settings).ingest()
     os.environ["RAG_VECTORSTORE_DIR"] = str(settings.vectorstore_dir)
     os.environ["RAG_FEEDBACK_DB"] = str(settings.feedback_db)
     os.environ["RAG_CORPUS_DIR"] = str(settings.corpus_dir)
@@ -79,7 +79,7 @@ def main() -> None:
     # Both sides answer one question first, so lazy caches are built before timing.
     at.chat_input(key="question").set_value(WARM_UP).run()
 
-    baseline_pipe = Pipeline(settings)
+    baseline_pipe = Assistant(settings)
     timed_in_thread(lambda: baseline_pipe.ask(WARM_UP))
     # Interleaved, so load from other processes falls on both sides alike.
     ui: list[float] = []
@@ -95,7 +95,7 @@ def main() -> None:
     med_ui, med_base = statistics.median(ui), statistics.median(base)
     print(f"cold app load (model + index): {cold:.2f} s")
     print(f"warm answer, full UI render:   median {med_ui:.3f} s, max {max(ui):.3f} s")
-    print(f"warm Pipeline.ask (baseline):  median {med_base:.3f} s, max {max(base):.3f} s")
+    print(f"warm Assistant.ask (baseline):  median {med_base:.3f} s, max {max(base):.3f} s")
     print(f"ratio UI / baseline (median):  {med_ui / med_base:.2f}")
 
 

@@ -55,7 +55,7 @@ def render(cmd: str, r: dict, previous: dict) -> str:
         "",
         "## Query latency, memory and cold start",
         "",
-        "`Pipeline.ask` (what `rag ask` runs) with the model already loaded, over the gold "
+        "`Assistant.ask` (what `rag ask` runs) with the model already loaded, over the gold "
         "questions; cold start is a fresh `python -m rag ask` process, launch to answer.",
         "",
         "| index | chunks | queries | ask p50 ms | ask p95 ms | target p95 | retrieval p50 ms "
@@ -76,7 +76,7 @@ def render(cmd: str, r: dict, previous: dict) -> str:
             )
     rows += [
         "",
-        "Parts of each question, measured one by one the way `Pipeline.ask` calls them (p50 / "
+        "Parts of each question, measured one by one the way `Assistant.ask` calls them (p50 / "
         "p95 ms). Retrieval is reading the question, embedding it, the three rankings, fusion "
         "and one read of the candidates' texts and vectors; answer composition reads the "
         "stored vectors of the candidate sentences and verifies every quote.",
@@ -165,7 +165,8 @@ def _notes(r: dict) -> list[str]:
     if q:
         out += [
             "- Answer composition no longer embeds anything: ingest stores the vector of every "
-            "sentence an answer may quote (rag.answer.scored_spans) in a per-generation Chroma "
+            "sentence an answer may quote (rag.answer.compose.scored_spans) in a per-generation "
+            "Chroma "
             "collection, and compose reads them by id. An index built before that embeds them "
             "while answering, as before, until its next `rag ingest` adds them.",
             "- Dense search within a few allowed chunks (a question that names a review, or "

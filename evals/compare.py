@@ -92,18 +92,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
-    from rag.pipeline import Pipeline
-    from rag.settings import Settings
+    from rag.assistant import Assistant
+    from rag.core.settings import Settings
 
     settings = Settings().model_copy(update={"llm": None})
-    full = Pipeline(settings)
+    full = Assistant(settings)
     full.ingest()
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     documents = {i: full.document_text(i) for i in full.store.documents()}
     questions = load_questions(split=args.split)
 
-    def variant(mode: str) -> Pipeline:
-        return Pipeline(settings.model_copy(update={"retrieval": mode}), full.embedder, full.store)
+    def variant(mode: str) -> Assistant:
+        return Assistant(settings.model_copy(update={"retrieval": mode}), full.embedder, full.store)
 
     columns = {}
     with tempfile.TemporaryDirectory() as tmp:

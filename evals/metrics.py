@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from rag.verify import contains, normalise
+from rag.answer.verify import contains, normalise
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ def pipeline_system(pipe) -> Callable[[dict], Outcome]:
         latency = (time.perf_counter() - t0) * 1000
         out = outcome_of(answer, hits, latency, relevant)
         if pipe.settings.llm:
-            from rag.synthesis import evaluate_llm_answer
+            from rag.llm.synthesis import evaluate_llm_answer
 
             out.extra.update(evaluate_llm_answer(answer))
         return out
@@ -161,7 +161,7 @@ def aggregate(rows: Sequence[dict]) -> dict:
 
 
 def llm_aggregate(rows: Sequence[dict]) -> dict:
-    """LLM-mode figures summed over questions (see rag.synthesis.evaluate_llm_answer)."""
+    """LLM-mode figures summed over questions (see rag.llm.synthesis.evaluate_llm_answer)."""
     tot = lambda k: sum(r.get(f"llm_{k}", 0) for r in rows)  # noqa: E731
     asked = [r for r in rows if not r["abstained"] or r.get("llm_fallback")]
     return {
@@ -276,15 +276,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("bm25s").setLevel(logging.WARNING)
 
-    from rag.pipeline import Pipeline
-    from rag.settings import Settings
+    from rag.assistant import Assistant
+    from rag.core.settings import Settings
 
     settings = Settings()
     if args.mode == "llm" and not settings.llm:
         ap.error("--mode llm needs RAG_LLM set to a model")
     if args.mode == "extractive":
         settings = settings.model_copy(update={"llm": None})
-    pipe = Pipeline(settings)
+    pipe = Assistant(settings)
     pipe.ingest()  # idempotent: writes nothing when the corpus is unchanged
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     documents = {i: pipe.document_text(i) for i in pipe.store.documents()}

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.themes import Theme, TopicSearch, load_themes
-from rag.verify import locate
+from rag.answer.verify import locate
+from rag.trainer.themes import Theme, TopicSearch, load_themes
 
 LABELS = Path(__file__).resolve().parent / "themes_labels.jsonl"
 GRID = [round(0.30 + 0.01 * i, 2) for i in range(41)]
@@ -76,7 +76,7 @@ def chunk_for(label: Label, search: TopicSearch) -> str | None:
     span = locate(label.anchor, search.document_text(label.document))
     if span is None:
         return None
-    for c in search.pipeline.store.chunks():
+    for c in search.assistant.store.chunks():
         if c.document == label.document and c.start <= span[0] < c.end:
             return c.id
     return None
@@ -93,7 +93,7 @@ def theme_scores(
             sentence[(m.hit.chunk.id, theme.name)] = m.score
         ids = [h.chunk.id for h in search.candidates(theme.queries)]
         for v in search.embed(list(theme.queries)):
-            for cid, sim in search.pipeline.store.similarities(v, ids).items():
+            for cid, sim in search.assistant.store.similarities(v, ids).items():
                 key = (cid, theme.name)
                 passage[key] = max(passage.get(key, -1.0), sim)
     return sentence, passage
@@ -126,15 +126,15 @@ def calibrate(score_at: Callable[[float], Score], beta: float = 0.5) -> float:
 
 
 def _pipeline():
-    from rag.pipeline import Pipeline
-    from rag.settings import Settings
+    from rag.assistant import Assistant
+    from rag.core.settings import Settings
 
     settings = Settings()
-    pipe = Pipeline(settings)
+    pipe = Assistant(settings)
     if pipe.store.active_generation() is None:
         tmp = Path(tempfile.mkdtemp(prefix="themes-eval-"))
         settings = settings.model_copy(update={"vectorstore_dir": tmp / "vectorstore"})
-        pipe = Pipeline(settings, embedder=pipe.embedder)
+        pipe = Assistant(settings, embedder=pipe.embedder)
         pipe.ingest()
     return pipe
 

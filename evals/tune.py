@@ -15,13 +15,13 @@ from evals.run import gold_of, load_questions
 
 def main() -> int:
     """Print dev hit@1, hit@3 and MRR@10 for each fusion setting, best first."""
-    from rag.models import Filters
-    from rag.pipeline import Pipeline
-    from rag.settings import Settings
+    from rag.assistant import Assistant
+    from rag.core.models import Filters
+    from rag.core.settings import Settings
 
     logging.basicConfig(level=logging.WARNING)
     base = Settings().model_copy(update={"llm": None})
-    pipe = Pipeline(base)
+    pipe = Assistant(base)
     pipe.ingest()
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     retriever = pipe.retriever
@@ -30,14 +30,13 @@ def main() -> int:
         if not q["answerable"]:
             continue
         info = retriever.understand(q["question"])
-        _, ranking, support = pipe.question_vectors(info.text or q["question"], info)
-        prepared.append((q, info, ranking, support))
+        prepared.append((q, pipe.query(info.text or q["question"], info)))
 
     def measure(settings) -> tuple[float, float, float]:
         retriever.settings = settings
         h1 = h3 = mrr = 0.0
-        for q, info, vector, support in prepared:
-            hits = retriever.search(info.text or q["question"], vector, Filters(), info, support)
+        for q, query in prepared:
+            hits = retriever.hits(query, Filters())
             gold = gold_of(q)
             rank = next(
                 (

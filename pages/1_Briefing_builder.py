@@ -1,4 +1,4 @@
-"""Build a cited 7-minute briefing on a topic; this page only renders, rag/briefing.py decides.
+"""Build a cited 7-minute briefing on a topic; this page only renders, rag/trainer decides.
 
 All document and user text goes through `ui.md_escape`, so it shows as text, never as markup.
 """
@@ -9,20 +9,10 @@ import re
 
 import streamlit as st
 
-from rag import ui_helpers as ui
-from rag.briefing import (
-    Briefing,
-    build,
-    check,
-    edit_item,
-    remove_item,
-    set_questions,
-)
-from rag.errors import RagError
-from rag.export import FORMATS, MEDIA_TYPES, render
-from rag.reflective import QUESTIONS_LABEL
-from rag.themes import TopicSearch
-from rag.ui_cache import trainer_context
+from rag.core.errors import RagError
+from rag.trainer.service import FORMATS, MEDIA_TYPES, QUESTIONS_LABEL, Briefing, Trainer
+from rag.ui import view as ui
+from rag.ui.cache import trainer_context
 
 esc = ui.md_escape
 LABELS = {"md": "Markdown", "docx": "Word (.docx)", "html": "Print page (HTML)"}
@@ -32,11 +22,10 @@ def widget_key(item_key: str) -> str:
     return re.sub(r"\W", "_", item_key)
 
 
-def make(search: TopicSearch) -> None:
+def make(trainer: Trainer) -> None:
     st.session_state.pop("edit_error", None)
     try:
-        st.session_state["briefing"] = build(
-            search,
+        st.session_state["briefing"] = trainer.briefing(
             st.session_state.get("topic", ""),
             reviews=st.session_state.get("reviews", []),
             agency=st.session_state.get("agency", ""),
@@ -48,13 +37,13 @@ def make(search: TopicSearch) -> None:
 
 
 def drop(item_key: str) -> None:
-    st.session_state["briefing"] = remove_item(st.session_state["briefing"], item_key)
+    st.session_state["briefing"] = Trainer.remove(st.session_state["briefing"], item_key)
 
 
-def save_edit(item_key: str, pipe) -> None:
+def save_edit(item_key: str, trainer: Trainer) -> None:
     text = st.session_state.get(f"edit_{widget_key(item_key)}", "")
     try:
-        b = edit_item(st.session_state["briefing"], item_key, text, pipe.document_text)
+        b = trainer.edit(st.session_state["briefing"], item_key, text)
         st.session_state["briefing"] = b
         st.session_state.pop("edit_error", None)
     except RagError as exc:
@@ -63,10 +52,10 @@ def save_edit(item_key: str, pipe) -> None:
 
 def save_questions() -> None:
     lines = st.session_state.get("questions", "").splitlines()
-    st.session_state["briefing"] = set_questions(st.session_state["briefing"], lines)
+    st.session_state["briefing"] = Trainer.set_questions(st.session_state["briefing"], lines)
 
 
-def render_briefing(b: Briefing, pipe) -> None:
+def render_briefing(b: Briefing, trainer: Trainer) -> None:
     st.header(esc(f"7-minute briefing: {b.topic}"))
     if b.agency:
         st.caption(esc(f"Agency focus: {b.agency}"))
@@ -88,7 +77,7 @@ def render_briefing(b: Briefing, pipe) -> None:
                 with cols[1].expander("Edit (shorten or re-cut; the words must stay verbatim)"):
                     st.text_area("Quote", value=item.text, key=f"edit_{k}")
                     st.button(
-                        "Save edit", key=f"save_{k}", on_click=save_edit, args=(item.key, pipe)
+                        "Save edit", key=f"save_{k}", on_click=save_edit, args=(item.key, trainer)
                     )
     st.subheader("Questions for reflection")
     st.caption(esc(QUESTIONS_LABEL))
@@ -101,9 +90,9 @@ def render_briefing(b: Briefing, pipe) -> None:
             st.markdown(f"\\[{n}\\] {esc(s.cite())}")
 
 
-def downloads(b: Briefing, pipe) -> None:
+def downloads(b: Briefing, trainer: Trainer) -> None:
     try:
-        check(b, pipe.document_text)
+        files = {fmt: trainer.export(b, fmt) for fmt in FORMATS}
     except RagError as exc:
         st.error(esc(str(exc)))
         return
@@ -112,7 +101,7 @@ def downloads(b: Briefing, pipe) -> None:
     for col, fmt in zip(cols, FORMATS):
         col.download_button(
             f"Download {LABELS[fmt]}",
-            data=render(b, fmt),
+            data=files[fmt],
             file_name=f"briefing-{slug}.{fmt}",
             mime=MEDIA_TYPES[fmt],
             key=f"download_{fmt}",
@@ -128,19 +117,18 @@ def main() -> None:
         "word for word from a published review and cited; the reflective questions are prompts "
         "for discussion, not quotes. A learning tool, not advice on a live case."
     )
-    settings, pipe, generation, search = trainer_context()
-    reviews = sorted({m.review or m.title for m in pipe.retriever.metas.values()})
+    settings, assistant, trainer = trainer_context()
     cols = st.columns([3, 3, 2])
     cols[0].text_input("Topic", key="topic", placeholder="e.g. safe sleep, professional curiosity")
-    cols[1].multiselect("Reviews (optional; default all)", reviews, key="reviews")
+    cols[1].multiselect("Reviews (optional; default all)", trainer.reviews(), key="reviews")
     cols[2].text_input("Agency focus (optional)", key="agency", placeholder="e.g. health visitors")
-    st.button("Build briefing", key="build", type="primary", on_click=make, args=(search,))
+    st.button("Build briefing", key="build", type="primary", on_click=make, args=(trainer,))
     if err := st.session_state.get("build_error"):
         st.error(esc(err))
     b: Briefing | None = st.session_state.get("briefing")
     if b is not None:
-        downloads(b, pipe)
-        render_briefing(b, pipe)
+        downloads(b, trainer)
+        render_briefing(b, trainer)
 
 
 main()

@@ -1,6 +1,6 @@
 """Themes against reviews: how many passages support each theme in each review, and which.
 
-This page only renders; rag/themes.py decides membership (retrieval, calibrated threshold).
+This page only renders; rag/trainer decides membership (retrieval, calibrated threshold).
 All document text goes through `ui.md_escape`, so it shows as text, never as markup.
 """
 
@@ -8,25 +8,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rag import ui_helpers as ui
-from rag.themes import (
-    THEMES_FILE,
-    ThemeMatrix,
-    TopicSearch,
-    cell_citations,
-    load_themes,
-    theme_matrix,
-)
-from rag.ui_cache import trainer_context
-from rag.verify import display
+from rag.trainer.service import ThemeMatrix, Trainer, themes_source
+from rag.ui import view as ui
+from rag.ui.cache import trainer_context
 
 esc = ui.md_escape
 
 
 @st.cache_resource(show_spinner="Finding each theme in each review…")
-def matrix(_search: TopicSearch, key: str, generation: int, themes_toml: str) -> ThemeMatrix:
+def matrix(_trainer: Trainer, key: str, generation: int, themes_toml: str) -> ThemeMatrix:
     """The theme × review matrix, computed again when the index or the theme file changes."""
-    return theme_matrix(_search, load_themes())
+    return _trainer.matrix(themes_toml)
 
 
 def pick(theme: str, review: str) -> None:
@@ -57,15 +49,15 @@ def render_matrix(m: ThemeMatrix) -> None:
             )
 
 
-def render_cell(m: ThemeMatrix, search: TopicSearch) -> None:
+def render_cell(m: ThemeMatrix, trainer: Trainer) -> None:
     theme, review = st.session_state["cell"]
     if theme not in [t.name for t in m.themes] or review not in m.reviews:
         return
-    citations = cell_citations(search, m.matches(theme, review))
+    citations = trainer.citations(m.matches(theme, review))
     st.subheader(esc(f"{theme} in {review}: {len(citations)} supporting passages"))
     for c in citations:
         with st.container(border=True, key=f"quote_{c.n}"):
-            st.markdown(f"\\[{c.n}\\] “{esc(display(c.quote.text))}”")
+            st.markdown(f"\\[{c.n}\\] “{esc(ui.card(c).quote)}”")
             page = f" · p. {c.page}" if c.page else ""
             st.caption(f"{esc(c.hit.meta.title)} · {esc(c.hit.chunk.section)}{page}")
 
@@ -76,14 +68,14 @@ def main() -> None:
     st.caption(
         "Each cell counts the passages of a review that support a theme; click a cell to read "
         "them, quoted word for word with their source. Membership is decided by retrieval "
-        "against each theme's queries (prompts/themes.toml) with a threshold calibrated on a "
+        "against each theme's queries (rag/data/themes.toml) with a threshold calibrated on a "
         "hand-labelled set, so a count is a guide to where to read, not a finding."
     )
-    settings, pipe, generation, search = trainer_context()
-    m = matrix(search, settings.model_dump_json(), generation, THEMES_FILE.read_text("utf-8"))
+    settings, assistant, trainer = trainer_context()
+    m = matrix(trainer, settings.model_dump_json(), assistant.generation(), themes_source())
     render_matrix(m)
     if "cell" in st.session_state:
-        render_cell(m, search)
+        render_cell(m, trainer)
 
 
 main()

@@ -11,19 +11,18 @@ from pathlib import Path
 
 import click
 
-from rag.errors import RagError
-from rag.models import Answer, Filters
-from rag.settings import Settings
-from rag.verify import display
+from rag.core.errors import RagError
+from rag.core.models import Answer, Filters
+from rag.core.settings import Settings
 
 
-def _pipeline(settings: Settings):
-    # Imported late so `rag --help` does not pay for loading torch.
-    from rag.pipeline import Pipeline
+def _assistant(settings: Settings):
+    # Imported late so `rag --help` does not pay for loading chromadb.
+    from rag.assistant import Assistant
 
     # bm25s sets its own logger to DEBUG when imported; keep stderr for real problems.
     logging.getLogger("bm25s").setLevel(logging.WARNING)
-    return Pipeline(settings)
+    return Assistant(settings)
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -55,7 +54,7 @@ def ingest_cmd(settings: Settings, paths: tuple[Path, ...], keep_going: bool) ->
         _fail(f"no such file or folder: {', '.join(missing)}")
     try:
         with _progress_bars() as progress:
-            report = _pipeline(settings).ingest(paths or None, progress=progress)
+            report = _assistant(settings).ingest(paths or None, progress=progress)
     except RagError as exc:
         _fail(str(exc))
     _print_ingest_summary(report)
@@ -68,7 +67,7 @@ def _progress_bars():
     """Progress bars on stderr for files read and chunks embedded; silent when not a terminal."""
     from tqdm import tqdm
 
-    from rag.ingest import Progress
+    from rag.assistant import Progress
 
     bars: dict[str, tqdm] = {}
 
@@ -124,6 +123,8 @@ def _questions(batch: Path) -> Iterator[tuple[str | None, str]]:
 
 
 def _print_answer(answer: Answer) -> None:
+    from rag.ui.view import display
+
     click.echo(answer.text)
     if answer.citations:
         click.echo("\nSources:")
@@ -156,14 +157,17 @@ def ask_cmd(settings, question, as_json, k, document, partnership, review, batch
     filters = Filters(documents=document, partnerships=partnership, reviews=review)
     items = list(_questions(batch)) if batch else [(None, question)]
     try:
-        pipe = _pipeline(settings)
-        pipe.retriever  # noqa: B018 - fail fast with the missing-index message
+        assistant = _assistant(settings)
+        assistant.ready()  # fail fast with the missing-index message
     except RagError as exc:
         _fail(str(exc))
     failed = 0
     for qid, q in items:
         try:
-            answer = pipe.ask(q, filters, k=k, answer_id=qid)
+            turn = assistant.prepare(q, filters=filters)
+            if turn.findings:
+                _warn_personal(turn, qid)
+            answer = assistant.ask(turn.resolved.query, turn.resolved.filters, k=k, answer_id=qid)
         except RagError as exc:
             failed += 1
             if not batch:
@@ -178,6 +182,18 @@ def ask_cmd(settings, question, as_json, k, document, partnership, review, batch
             _print_answer(answer)
     if failed:
         sys.exit(1)
+
+
+def _warn_personal(turn, qid: str | None) -> None:
+    """Say on stderr that personal details were found and left out of what was searched."""
+    from rag.ui.view import personal_details_warning
+
+    where = f"question {qid}: " if qid is not None else ""
+    click.echo(
+        f"warning: {where}{personal_details_warning(turn.findings)} They were removed before "
+        f"searching; searched for: {turn.resolved.query}",
+        err=True,
+    )
 
 
 @cli.group("feedback")
@@ -196,12 +212,11 @@ def feedback_group() -> None:
 @click.pass_obj
 def feedback_export_cmd(settings: Settings, as_csv: bool, output: Path | None) -> None:
     """Export all feedback as CSV for governance review; quotes are re-verified first."""
-    from rag.feedback import FeedbackStore
-    from rag.store import Store
+    from rag.ui.feedback import FeedbackStore
 
     try:
         feedback = FeedbackStore.from_settings(settings)
-        store = Store(settings)
+        assistant = _assistant(settings)
     except RagError as exc:
         _fail(str(exc))
     texts: dict[str, str | None] = {}
@@ -209,10 +224,10 @@ def feedback_export_cmd(settings: Settings, as_csv: bool, output: Path | None) -
     def document_text(doc_id: str) -> str | None:
         if doc_id not in texts:
             try:
-                doc = store.document(doc_id)
+                text = assistant.document_text(doc_id)
             except RagError:
-                doc = None
-            texts[doc_id] = doc.text if doc else None
+                text = ""
+            texts[doc_id] = text or None
         return texts[doc_id]
 
     try:
@@ -249,9 +264,7 @@ def feedback_export_cmd(settings: Settings, as_csv: bool, output: Path | None) -
 @click.pass_obj
 def briefing_cmd(settings, topic, review, agency, fmt, output) -> None:
     """Build a cited 7-minute briefing on TOPIC from verified quotes, as md, docx or html."""
-    from rag.briefing import build, check
-    from rag.export import FORMATS, render
-    from rag.themes import TopicSearch
+    from rag.trainer.service import FORMATS, Trainer
 
     suffix = output.suffix.lower().lstrip(".") if output else ""
     fmt = fmt or ({"markdown": "md", "htm": "html"}.get(suffix, suffix) if suffix else "md")
@@ -260,16 +273,15 @@ def briefing_cmd(settings, topic, review, agency, fmt, output) -> None:
     if fmt == "docx" and output is None:
         _fail("a Word briefing needs a file: add -o FILE.docx")
     try:
-        pipe = _pipeline(settings)
-        known = {m.review for m in pipe.retriever.metas.values()}
+        trainer = Trainer(_assistant(settings))
+        known = trainer.reviews()
         unknown = [r for r in review if r not in known]
         if unknown:
-            _fail(f"no such review: {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        result = build(TopicSearch(pipe), topic, reviews=review, agency=agency)
-        check(result, pipe.document_text)
+            _fail(f"no such review: {', '.join(unknown)}; known: {', '.join(known)}")
+        result = trainer.briefing(topic, reviews=review, agency=agency)
+        data = trainer.export(result, fmt)
     except RagError as exc:
         _fail(str(exc))
-    data = render(result, fmt)
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_bytes(data)

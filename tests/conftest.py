@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.models import Answer, Chunk, Citation, DocMeta, Hit, Quote
-from rag.settings import Settings
+from rag.core.models import Answer, Chunk, Citation, DocMeta, Hit, Quote
+from rag.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
@@ -43,7 +43,7 @@ def settings(tmp_path_factory) -> Settings:
 
 @pytest.fixture(scope="session")
 def embedder(settings):
-    from rag.embed import Embedder
+    from rag.index.embedder import Embedder
 
     return Embedder(settings)
 
@@ -51,9 +51,9 @@ def embedder(settings):
 @pytest.fixture(scope="session")
 def pipeline(settings, embedder):
     """A pipeline over the whole corpus, ingested once per test session."""
-    from rag.pipeline import Pipeline
+    from rag.assistant import Assistant
 
-    pipe = Pipeline(settings, embedder=embedder)
+    pipe = Assistant(settings, embedder=embedder)
     report = pipe.ingest()
     assert not report.failures, report.failures
     return pipe
@@ -62,6 +62,6 @@ def pipeline(settings, embedder):
 @pytest.fixture(scope="session")
 def topic_search(pipeline):
     """Topic search over the session index; the trainer-tool tests share its sentence vectors."""
-    from rag.themes import TopicSearch
+    from rag.trainer.themes import TopicSearch
 
     return TopicSearch(pipeline)

@@ -11,12 +11,12 @@ import sys
 import time
 from pathlib import Path
 
-from rag.embed import Embedder
-from rag.pipeline import Pipeline
-from rag.settings import Settings
+from rag.assistant import Assistant
+from rag.core.settings import Settings
+from rag.index.embedder import Embedder
 
 
-def _answers(pipe: Pipeline, questions: list[str]) -> list[dict]:
+def _answers(pipe: Assistant, questions: list[str]) -> list[dict]:
     return [pipe.ask(q).to_json() for q in questions]
 
 
@@ -44,12 +44,12 @@ def main(step: str, docs: Path, questions_file: Path) -> None:
     questions = json.loads(questions_file.read_text(encoding="utf-8"))
     if step == "pause":
         embedder = _PausingEmbedder(settings)
-        pipe = Pipeline(settings, embedder=embedder)
+        pipe = Assistant(settings, embedder=embedder)
         embedder._store = pipe.store
         pipe.ingest([docs])
         _emit(step="finished")  # never reached: the test kills the process first
         return
-    pipe = Pipeline(settings)
+    pipe = Assistant(settings)
     if step == "build":
         report = pipe.ingest([docs])
         _emit(step="built", added=report.sync.added, generation=pipe.store.active_generation())

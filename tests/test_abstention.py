@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.facts import gives_amount, gives_duration, missing
+from rag.answer.gates import missing
+from rag.understand.facts import fact_tests
 from tests.conftest import answer_quoting
 
 
@@ -23,9 +24,10 @@ from tests.conftest import answer_quoting
         ("Parents under 18 years of age are children themselves.", True, True),
     ],
 )
-def test_gives_duration_reads_times_and_frequencies(quote, for_time, for_frequency):
-    assert gives_duration(answer_quoting(quote)) is for_time
-    assert gives_duration(answer_quoting(quote), frequency=True) is for_frequency
+def test_duration_test_reads_times_and_frequencies(quote, for_time, for_frequency):
+    assert fact_tests(["duration"], set())["duration"](quote) is for_time
+    assert fact_tests(["duration", "frequency"], set())["duration"](quote) is for_frequency
+    assert (missing(answer_quoting(quote), ["duration"]) is None) is for_time
 
 
 @pytest.mark.parametrize(
@@ -42,8 +44,9 @@ def test_gives_duration_reads_times_and_frequencies(quote, for_time, for_frequen
         ("Practitioners should consider the impact of medication before birth.", False),
     ],
 )
-def test_gives_amount_reads_numbers_but_not_years(quote, gives):
-    assert gives_amount(answer_quoting(quote)) is gives
+def test_amount_test_reads_numbers_but_not_years(quote, gives):
+    assert fact_tests(["amount"], set())["amount"](quote) is gives
+    assert (missing(answer_quoting(quote), ["amount"]) is None) is gives
 
 
 def test_missing_names_the_kind_of_fact_the_quotes_lack():
@@ -226,7 +229,7 @@ def test_the_review_topic_check_leaves_covered_and_everyday_questions_alone(pipe
 
 
 def test_topic_words_drop_the_words_that_frame_a_question():
-    from rag.query import topic_words
+    from rag.understand.question import topic_words
 
     words = topic_words("What did the review recommend about fathers and male carers?")
     assert words == ["fathers", "male", "carers"]

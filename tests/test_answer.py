@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.answer import compose, sentence_spans, supported
-from rag.models import Chunk, DocMeta, Document, Hit
-from rag.settings import Settings
+from rag.answer.compose import compose
+from rag.answer.gates import supported
+from rag.core.models import Chunk, DocMeta, Document, Hit
+from rag.core.settings import Settings
+from rag.core.text import sentence_spans
 
 REC = "Recommendation One:\n\nGPs should review the missed appointments policy every year."
 RESP = "The CCG has reviewed the policy and shared it with every practice in the county."

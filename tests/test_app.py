@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rag import ui_helpers as ui
-from rag.corpus_info import describe
-from rag.feedback import FeedbackStore
-from rag.verify import display, verify_quote
+from rag.answer.verify import display, verify_quote
+from rag.index.inventory import describe
+from rag.ui import view as ui
+from rag.ui.feedback import FeedbackStore
 from tests.conftest import make_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -268,14 +268,14 @@ sleeping arrangements at each contact <b>as routine</b>, which is audited each q
 @pytest.fixture(scope="module")
 def hostile_settings(tmp_path_factory, embedder):
     """A one-document index whose text holds markdown and HTML."""
-    from rag.pipeline import Pipeline
+    from rag.assistant import Assistant
 
     tmp = tmp_path_factory.mktemp("hostile")
     corpus = tmp / "corpus"
     corpus.mkdir()
     (corpus / "child-q.md").write_text(HOSTILE, encoding="utf-8")
     settings = make_settings(tmp, corpus_dir=corpus)
-    report = Pipeline(settings, embedder=embedder).ingest()
+    report = Assistant(settings, embedder=embedder).ingest()
     assert report.documents == 1 and not report.failures
     return settings
 
@@ -369,7 +369,7 @@ def test_context_window_opens_just_before_the_quote(pipeline):
 def test_llm_answers_show_all_their_prose():
     from dataclasses import replace
 
-    from rag.models import Answer
+    from rag.core.models import Answer
 
     extractive = Answer("q", 'Lead in.\n\n"quote" [1]', False)
     assert ui.lead_in(extractive) == "Lead in."
@@ -378,7 +378,7 @@ def test_llm_answers_show_all_their_prose():
 
 
 def test_a_draft_is_plain_labelled_text_without_failed_sentences():
-    from rag.claims import SentenceCheck
+    from rag.llm.claims import SentenceCheck
 
     def check(text: str, kept: bool) -> SentenceCheck:
         return SentenceCheck(text, (1,), (1,), (1,) if kept else (), (), (), 1.0, kept)

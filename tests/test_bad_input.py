@@ -9,8 +9,9 @@ import pytest
 from fpdf.enums import EncryptionMethod
 from pypdf import PdfWriter
 
-from rag import errors, ingest
-from rag.pipeline import Pipeline
+from rag.assistant import Assistant
+from rag.core import errors
+from rag.ingest import reading as ingest
 from tests.conftest import CORPUS, make_settings
 from tests.pdf_factory import write_image_only, write_lines, write_pages
 
@@ -79,8 +80,14 @@ def zero_pages(folder: Path) -> Path:
 
 
 def unsupported(folder: Path) -> Path:
+    out = folder / "minutes.odt"
+    out.write_bytes(b"PK\x03\x04 an OpenDocument file")
+    return out
+
+
+def broken_docx(folder: Path) -> Path:
     out = folder / "minutes.docx"
-    out.write_bytes(b"PK\x03\x04 a word document")
+    out.write_bytes(b"PK\x03\x04 not really a word document")
     return out
 
 
@@ -116,6 +123,7 @@ CASES = {
     "blank_text": (blank_text, errors.EmptyDocument, "no text"),
     "zero_pages": (zero_pages, errors.EmptyDocument, "zero pages"),
     "unsupported": (unsupported, errors.UnsupportedFormat, "unsupported file type"),
+    "broken_docx": (broken_docx, errors.CorruptDocument, "corrupt or truncated"),
     "not_utf8": (not_utf8, errors.NotUtf8, "not UTF-8"),
     "too_large": (too_large, errors.TooLarge, "over the size limit"),
     "duplicate": (duplicate, errors.DuplicateDocument, f"same text as {GOOD}"),
@@ -166,7 +174,7 @@ def test_bad_files_leave_the_index_intact(tmp_path, embedder):
     folder = tmp_path / "docs"
     folder.mkdir()
     shutil.copy(CORPUS / f"{GOOD}.md", folder)
-    pipe = Pipeline(make_settings(tmp_path, max_file_mb=1.0), embedder=embedder)
+    pipe = Assistant(make_settings(tmp_path, max_file_mb=1.0), embedder=embedder)
     assert pipe.ingest([folder]).sync.added == (GOOD,)
     questions = [
         "What did the Baby Sally review recommend about fathers?",

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.briefing import (
+from rag.answer.verify import contains, verify_quote
+from rag.core.errors import InvalidQuestion
+from rag.trainer.briefing import (
     NOTICE,
     POINTS,
     UnverifiedEdit,
@@ -20,10 +22,8 @@ from rag.briefing import (
     set_questions,
     topic_queries,
 )
-from rag.errors import InvalidQuestion
-from rag.reflective import QUESTIONS_LABEL
-from rag.themes import load_themes
-from rag.verify import contains, verify_quote
+from rag.trainer.reflective import QUESTIONS_LABEL
+from rag.trainer.themes import load_themes
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 SALLY = "hampshire-baby-sally-response"

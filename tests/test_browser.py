@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from rag.verify import display
+from rag.answer.verify import display
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

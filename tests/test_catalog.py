@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.ingest import load, load_catalog
+from rag.ingest.reading import load, load_catalog
 from tests.conftest import CORPUS, make_settings
 
 

@@ -1,4 +1,4 @@
-"""Tests for rag.chunk: section detection, rec/response separation, splitting and invariants."""
+"""Tests for rag.ingest.chunking: sections, rec/response separation, splitting, invariants."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunk import SEP, chunk_document
-from rag.models import Chunk, DocMeta, Document
-from rag.settings import Settings
+from rag.core.models import Chunk, DocMeta, Document
+from rag.core.settings import Settings
+from rag.ingest.chunking import SEP, chunk_document
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 STEMS = [

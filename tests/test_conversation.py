@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.conversation import (
+from rag.core.models import Filters
+from rag.understand.followup import (
     Exchange,
     Resolved,
     Subject,
@@ -13,7 +14,6 @@ from rag.conversation import (
     is_followup,
     resolve,
 )
-from rag.models import Filters
 
 NAI = "Thematic Review – Non-Accidental Injury"
 REVIEWS = ("Baby Sally", "Child P", "Child Z", NAI)
@@ -204,14 +204,19 @@ def test_model_rewrite_is_not_asked_without_history():
 
 
 def test_the_llm_followup_rewriter_fits_the_seam():
-    from rag.followup import rewrite_followup
+    from rag.core.settings import Settings
+    from rag.llm.rewrite import rewrite_followup
 
     history = [
         Exchange(resolve("What did the Child P review recommend for GPs?", [], Filters(), REVIEWS))
     ]
     # Without a model it hands the question back, so the rules' resolution stands.
     follow = resolve(
-        "And midwives?", history, Filters(), REVIEWS, lambda h, q: rewrite_followup(h, q, None)
+        "And midwives?",
+        history,
+        Filters(),
+        REVIEWS,
+        lambda h, q: rewrite_followup(h, q, None, Settings()),
     )
     assert follow.query == "midwives, in the Child P review"
 

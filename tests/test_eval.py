@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from evals.metrics import Gold, Outcome, ShownQuote, citation_checks, retrieval_metrics
 from evals.run import aggregate, gate_failures
-from rag.models import Quote
-from rag.verify import locate, verify_quote
+from rag.answer.verify import locate, verify_quote
+from rag.core.models import Quote
 from tests.conftest import CORPUS
 
 DOCS = {p.stem: p.read_text(encoding="utf-8") for p in CORPUS.glob("*.md")}

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from docx import Document
 
-from rag.briefing import NOTICE, POINTS, build
-from rag.export import md_escape, render, to_docx, to_html, to_markdown
-from rag.verify import contains
+from rag.answer.verify import contains
+from rag.trainer.briefing import NOTICE, POINTS, build
+from rag.trainer.export import md_escape, render, to_docx, to_html, to_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
@@ -216,7 +216,7 @@ def cli_pipeline(monkeypatch, pipeline):
     """The `rag` command run against the session index (its own seam for building a pipeline)."""
     import rag.cli
 
-    monkeypatch.setattr(rag.cli, "_pipeline", lambda settings: pipeline)
+    monkeypatch.setattr(rag.cli, "_assistant", lambda settings: pipeline)
     return rag.cli.cli
 
 

@@ -6,8 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from rag.facts import asked, missing, names_person, stating
-from rag.query import known_names
+from rag.answer.gates import missing, stating
+from rag.understand.facts import asked, names_person
+from rag.understand.question import known_names
 from tests.conftest import answer_quoting
 
 

@@ -11,10 +11,10 @@ from datetime import datetime
 import pytest
 from click.testing import CliRunner
 
+from rag.answer.verify import display
 from rag.cli import cli
-from rag.errors import FeedbackError
-from rag.feedback import REASONS, UNVERIFIED, WITHHELD, FeedbackStore
-from rag.verify import display
+from rag.core.errors import FeedbackError
+from rag.ui.feedback import REASONS, UNVERIFIED, WITHHELD, FeedbackStore
 from tests.conftest import make_settings
 
 QUESTION = "What did the Child P review recommend for health visitors?"

@@ -1,6 +1,6 @@
 """Fusion is a pure function of the rankings."""
 
-from rag.fusion import convex, prefer, rrf
+from rag.retrieve.fusion import convex, prefer, rrf
 
 
 def test_rrf_rewards_agreement():

@@ -1,8 +1,8 @@
 """Checks on the gold evaluation set in evals/questions.jsonl.
 
 Every gold phrase must be a verbatim span of its cited document under the same normalisation
-the answer verifier uses (`rag.verify.contains`), so the gold set can never reward a quote the
-verifier would reject.
+the answer verifier uses (`rag.answer.verify.contains`), so the gold set can never reward a
+quote the verifier would reject.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.verify import contains, normalise
+from rag.answer.verify import contains, normalise
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "evals" / "questions.jsonl"

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from rag import cli
-from rag.ingest import Progress
-from rag.pipeline import Pipeline
+from rag.assistant import Assistant
+from rag.ingest.reading import Progress
 from tests.conftest import CORPUS, make_settings
 
 SALLY = "hampshire-baby-sally-response"
@@ -28,7 +28,7 @@ def _tree_digest(folder: Path) -> dict[str, str]:
     }
 
 
-def _vectors(pipe: Pipeline, doc_id: str) -> dict[tuple[str, str], np.ndarray]:
+def _vectors(pipe: Assistant, doc_id: str) -> dict[tuple[str, str], np.ndarray]:
     """Stored vectors of a document's chunks, by section and text (ids move with offsets)."""
     chunks, _ = pipe.store._active()
     got = chunks.get(where={"document": doc_id}, include=["documents", "metadatas", "embeddings"])
@@ -49,8 +49,8 @@ def docs(tmp_path) -> Path:
 
 
 @pytest.fixture
-def pipe(tmp_path, embedder) -> Pipeline:
-    return Pipeline(make_settings(tmp_path), embedder=embedder)
+def pipe(tmp_path, embedder) -> Assistant:
+    return Assistant(make_settings(tmp_path), embedder=embedder)
 
 
 def test_unchanged_corpus_writes_nothing(pipe, docs, tmp_path):
@@ -169,8 +169,8 @@ def test_old_generations_are_dropped_but_the_previous_one_is_kept(pipe, docs):
 
 def test_cli_summary_table_and_exit_codes(tmp_path, embedder, docs, monkeypatch):
     settings = make_settings(tmp_path)
-    monkeypatch.setattr(cli, "_pipeline", lambda s: Pipeline(settings, embedder=embedder))
-    (docs / "notes.docx").write_bytes(b"PK\x03\x04 not a review")
+    monkeypatch.setattr(cli, "_assistant", lambda s: Assistant(settings, embedder=embedder))
+    (docs / "notes.odt").write_bytes(b"PK\x03\x04 not a review")
     runner = CliRunner()
     failed = runner.invoke(cli.cli, ["ingest", str(docs)])
     assert failed.exit_code == 1, failed.output
@@ -180,14 +180,14 @@ def test_cli_summary_table_and_exit_codes(tmp_path, embedder, docs, monkeypatch)
     for label in ("unchanged", "replaced", "removed"):
         assert f"{label:<10}     0" in lines
     assert "skipped        1" in lines
-    assert any("notes.docx: unsupported file type" in line for line in lines)
+    assert any("notes.odt: unsupported file type" in line for line in lines)
 
     kept = runner.invoke(cli.cli, ["ingest", "--keep-going", str(docs)])
     assert kept.exit_code == 0, kept.output
     assert f"unchanged      2  {SALLY}, {CHILD_P}" in kept.output.splitlines()
     assert "nothing written" in kept.output
 
-    (docs / "notes.docx").unlink()
+    (docs / "notes.odt").unlink()
     clean = runner.invoke(cli.cli, ["ingest", str(docs)])
     assert clean.exit_code == 0 and "skipped        0" in clean.output.splitlines()
 
@@ -195,9 +195,9 @@ def test_cli_summary_table_and_exit_codes(tmp_path, embedder, docs, monkeypatch)
 def test_a_reader_follows_an_ingest_made_elsewhere(tmp_path, embedder, docs):
     """An app process sees another process's ingest on its next question, without restarting."""
     settings = make_settings(tmp_path)
-    writer = Pipeline(settings, embedder=embedder)
+    writer = Assistant(settings, embedder=embedder)
     writer.ingest([docs / f"{SALLY}.md"])
-    reader = Pipeline(settings, embedder=embedder)
+    reader = Assistant(settings, embedder=embedder)
     question = "What was the first recommendation for Midwifery/Neonatal Services in Child P?"
     assert all(c.quote.document == SALLY for c in reader.ask(question).citations)
     writer.ingest([docs])

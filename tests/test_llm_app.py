@@ -1,6 +1,6 @@
 """The app with a real language model configured: Gemma 3 270M through llama.cpp, via AppTest.
 
-The app reads RAG_LLM like the CLI does and shares the pipeline (rag/ui_cache.py); these tests
+The app reads RAG_LLM like the CLI does and shares the assistant (rag/ui/cache.py); these tests
 show that it displays the synthesised answer, what checking it found, and nothing unverified
 as fact: a sentence that failed is either absent or shown marked NOT VERIFIED. One test uses
 LangChain's fake chat model instead, at the pipeline's seam, to check the streamed draft.
@@ -14,14 +14,14 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from streamlit.testing.v1 import AppTest
 
-from rag import ui_helpers as ui
-from rag.claims import SentenceCheck, parse_markers, split_sentences
-from rag.feedback import FeedbackStore
-from rag.models import Answer
-from rag.pipeline import Pipeline
-from rag.prompting import number_passages
-from rag.synthesis import FLAG, llm_counts
-from rag.verify import normalise, verify_quote
+from rag.answer.verify import normalise, verify_quote
+from rag.assistant import Assistant
+from rag.core.models import Answer
+from rag.llm.claims import SentenceCheck, parse_markers, split_sentences
+from rag.llm.prompting import number_passages
+from rag.llm.synthesis import FLAG, llm_counts
+from rag.ui import view as ui
+from rag.ui.feedback import FeedbackStore
 
 ROOT = Path(__file__).resolve().parents[1]
 esc = ui.md_escape
@@ -143,17 +143,17 @@ def test_app_streams_a_draft_then_shows_only_the_verified_answer(
     reply = f'The review found "{altered}" [1]. It says "{good}" [1]. It says "{other}" [2].'
     # The app builds its model from RAG_LLM through this seam; the fake streams the reply.
     monkeypatch.setattr(
-        "rag.pipeline.build_chat_model", lambda s: FakeListChatModel(responses=[reply])
+        "rag.assistant.build_chat_model", lambda s: FakeListChatModel(responses=[reply])
     )
     events: list = []
-    streaming = Pipeline.stream_ask
+    streaming = Assistant.stream_ask
 
     def recorded(self, *args, **kwargs):
         for event in streaming(self, *args, **kwargs):
             events.append(event)
             yield event
 
-    monkeypatch.setattr(Pipeline, "stream_ask", recorded)
+    monkeypatch.setattr(Assistant, "stream_ask", recorded)
 
     at = ask(QUESTION)
     answer = at.session_state["turns"][0]["answer"]

@@ -2,7 +2,7 @@
 
 Gemma 3 270M, once it answered at all, wrote sentences made of passage words that the passage
 does not say ("The Care Act 2014 (Cth) requires ..."), and copies that drop a "should" or a
-"not". The first half checks rag.claims on a made-up passage; the second drives the
+"not". The first half checks rag.llm.claims on a made-up passage; the second drives the
 one-passage-at-a-time path with LangChain's fake chat model at the project's seam.
 """
 
@@ -11,15 +11,15 @@ from __future__ import annotations
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from rag import ui_helpers as ui
-from rag.answer import supported
-from rag.claims import Passage, check_sentence, grounding, parse_markers, split_sentences
-from rag.llm import _prompt, continues_text
-from rag.models import Answer, Chunk, DocMeta, Hit
-from rag.pipeline import Pipeline
-from rag.prompting import load_prompt, number_passages, prompting, requests
-from rag.settings import Settings
-from rag.synthesis import FALLBACK_NOTE, FLAG, evaluate_llm_answer, llm_counts
+from rag.answer.gates import supported
+from rag.assistant import Assistant
+from rag.core.models import Answer, Chunk, DocMeta, Hit
+from rag.core.settings import Settings
+from rag.llm.chat import _prompt, continues_text
+from rag.llm.claims import Passage, check_sentence, grounding, parse_markers, split_sentences
+from rag.llm.prompting import load_prompt, number_passages, prompting, requests
+from rag.llm.synthesis import FALLBACK_NOTE, FLAG, evaluate_llm_answer, llm_counts
+from rag.ui import view as ui
 
 TEXT = (
     "Health visitors should ask who lives in the home at every contact. "
@@ -90,12 +90,12 @@ def ask_per_passage(pipeline, replies: list[str], **overrides) -> Answer:
         update={"llm_passages": 2, "llm_prompting": "per-passage"} | overrides
     )
     fake = FakeListChatModel(responses=replies)
-    pipe = Pipeline(settings, embedder=pipeline.embedder, store=pipeline.store, chat_model=fake)
+    pipe = Assistant(settings, embedder=pipeline.embedder, store=pipeline.store, chat_model=fake)
     return pipe.ask(QUESTION)
 
 
 def first_sentence(p: Passage, pipeline) -> str:
-    from rag.answer import sentence_spans
+    from rag.core.text import sentence_spans
 
     c = p.hit.chunk
     doc = pipeline.document_text(c.document)

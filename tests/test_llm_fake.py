@@ -1,6 +1,6 @@
 """LLM synthesis with LangChain's fake chat models: exact, deterministic cases for the verifier.
 
-The fake model stands in for the provider at the project's own seam (Pipeline's chat model);
+The fake model stands in for the provider at the project's own seam (Assistant's chat model);
 retrieval, the documents and the checks are the real ones over the real index.
 """
 
@@ -18,16 +18,17 @@ from langchain_core.language_models.fake_chat_models import (
 from langchain_core.messages import AIMessage
 from pydantic import SecretStr
 
-from rag import ui_helpers as ui
-from rag.answer import sentence_spans
-from rag.claims import SentenceCheck, parse_markers, split_sentences, strip_markers
-from rag.errors import LLMUnavailable
-from rag.followup import reflective_questions, rewrite_followup
-from rag.llm import build_chat_model, generate, parse_llm
-from rag.models import Answer
-from rag.pipeline import Pipeline
-from rag.prompting import load_prompt, number_passages
-from rag.synthesis import (
+from rag.answer.verify import normalise
+from rag.assistant import Assistant
+from rag.core.errors import LLMUnavailable
+from rag.core.models import Answer
+from rag.core.settings import Settings
+from rag.core.text import sentence_spans
+from rag.llm.chat import build_chat_model, generate, parse_llm
+from rag.llm.claims import SentenceCheck, parse_markers, split_sentences, strip_markers
+from rag.llm.prompting import load_prompt, number_passages
+from rag.llm.rewrite import rewrite_followup
+from rag.llm.synthesis import (
     FALLBACK_NOTE,
     FLAG,
     Synthesis,
@@ -35,9 +36,12 @@ from rag.synthesis import (
     stream_synthesis,
     synthesise,
 )
-from rag.verify import normalise
+from rag.ui import view as ui
+from rag.understand.followup import Exchange
 
 QUESTION = "What did the Child P review recommend for GPs?"
+
+SETTINGS = Settings()
 
 
 class Recorder(BaseCallbackHandler):
@@ -74,21 +78,21 @@ def quotable(passage, pipeline) -> str:
     raise AssertionError(f"no quotable sentence in {passage.hit.chunk.id}")
 
 
-def pipe_with(pipeline, reply: str | list[str], **overrides) -> Pipeline:
+def pipe_with(pipeline, reply: str | list[str], **overrides) -> Assistant:
     """A pipeline over the shared index whose fake chat model gives `reply`."""
     settings = pipeline.settings.model_copy(update={"llm_passages": 3} | overrides)
     replies = reply if isinstance(reply, list) else [reply]
     fake = FakeListChatModel(responses=replies)
-    return Pipeline(settings, embedder=pipeline.embedder, store=pipeline.store, chat_model=fake)
+    return Assistant(settings, embedder=pipeline.embedder, store=pipeline.store, chat_model=fake)
 
 
 def ask_with(pipeline, reply: str | list[str], **overrides) -> Answer:
-    """Pipeline.ask over the shared index, with a fake chat model giving `reply`."""
+    """Assistant.ask over the shared index, with a fake chat model giving `reply`."""
     return pipe_with(pipeline, reply, **overrides).ask(QUESTION)
 
 
 def stream_with(pipeline, reply: str, **overrides) -> tuple[list[SentenceCheck], Answer]:
-    """Pipeline.stream_ask with a fake chat model streaming `reply`: the checks, the Answer."""
+    """Assistant.stream_ask with a fake chat model streaming `reply`: the checks, the Answer."""
     events = list(pipe_with(pipeline, reply, **overrides).stream_ask(QUESTION))
     *checks, final = events
     assert all(isinstance(c, SentenceCheck) for c in checks) and isinstance(final, Answer)
@@ -289,7 +293,7 @@ def test_stream_ask_without_a_model_gives_only_the_answer_ask_gives(pipeline):
         assert events == [pipeline.ask(question)]
     # A model that cannot be built gives the extractive answer with the same note as ask.
     missing = pipeline.settings.model_copy(update={"llm": "llamacpp:/nonexistent/none.gguf"})
-    pipe = Pipeline(missing, embedder=pipeline.embedder, store=pipeline.store)
+    pipe = Assistant(missing, embedder=pipeline.embedder, store=pipeline.store)
     (answer,) = list(pipe.stream_ask(QUESTION))
     assert answer == pipe.ask(QUESTION) and answer.mode == "extractive"
     assert any("does not exist" in n for n in answer.notes)
@@ -299,7 +303,7 @@ def test_a_model_failing_mid_stream_leaves_the_extractive_answer(pipeline, passa
     good = quotable(passages[0], pipeline)
     reply = f'The review says "{good}" [1]. The review says "{good}" [1]. More text here.'
     fake = FakeListChatModel(responses=[reply], error_on_chunk_number=len(reply) - 5)
-    pipe = Pipeline(
+    pipe = Assistant(
         pipeline.settings, embedder=pipeline.embedder, store=pipeline.store, chat_model=fake
     )
     *checks, final = list(pipe.stream_ask(QUESTION))
@@ -352,7 +356,7 @@ def test_no_model_keeps_the_extractive_path(pipeline):
 
 def test_unavailable_model_gives_the_extractive_answer_with_a_notice(pipeline, tmp_path):
     settings = pipeline.settings.model_copy(update={"llm": f"llamacpp:{tmp_path}/none.gguf"})
-    pipe = Pipeline(settings, embedder=pipeline.embedder, store=pipeline.store)
+    pipe = Assistant(settings, embedder=pipeline.embedder, store=pipeline.store)
     answer = pipe.ask(QUESTION)
     assert answer.mode == "extractive" and answer.citations
     assert any("does not exist" in n for n in answer.notes)
@@ -364,7 +368,7 @@ def test_unreachable_server_gives_the_extractive_answer(pipeline, spec):
     settings = pipeline.settings.model_copy(
         update={"llm": spec, "llm_base_url": "http://127.0.0.1:9", "llm_timeout": 5.0}
     )
-    pipe = Pipeline(settings, embedder=pipeline.embedder, store=pipeline.store)
+    pipe = Assistant(settings, embedder=pipeline.embedder, store=pipeline.store)
     answer = pipe.ask(QUESTION)
     assert answer.mode == "extractive" and answer.citations
     assert any("Language model unavailable" in n for n in answer.notes)
@@ -423,7 +427,7 @@ def test_rewrite_followup_uses_the_history_and_the_prompt():
         callbacks=[recorder],
     )
     history = [("What did the Child P review recommend?", "It recommended ... [1]")]
-    out = rewrite_followup(history, "And about fathers?", fake)
+    out = rewrite_followup(history, "And about fathers?", fake, SETTINGS)
     assert out == "What did the Child P review say about fathers?"
     sent = "\n".join(m.content for m in recorder.calls[0])
     assert "Child P review recommend" in sent and "And about fathers?" in sent
@@ -432,11 +436,14 @@ def test_rewrite_followup_uses_the_history_and_the_prompt():
 
 def test_rewrite_followup_falls_back_to_the_question():
     question = "And about fathers?"
-    assert rewrite_followup([], question, FakeListChatModel(responses=["x?"])) == question
-    assert rewrite_followup([("q", "a")], question, None) == question
-    assert rewrite_followup([("q", "a")], question, FakeListChatModel(responses=["  "])) == question
+    assert rewrite_followup([], question, FakeListChatModel(responses=["x?"]), SETTINGS) == question
+    assert rewrite_followup([("q", "a")], question, None, SETTINGS) == question
+    assert (
+        rewrite_followup([("q", "a")], question, FakeListChatModel(responses=["  "]), SETTINGS)
+        == question
+    )
     gen = GenericFakeChatModel(messages=iter([AIMessage(content="Which review?\nmore")]))
-    assert rewrite_followup([("q", "a")], question, gen) == "Which review?"
+    assert rewrite_followup([("q", "a")], question, gen, SETTINGS) == "Which review?"
 
 
 def test_rewrite_rejects_echoes_and_non_questions():
@@ -444,47 +451,26 @@ def test_rewrite_rejects_echoes_and_non_questions():
     echo = "Conversation so far:"
     for reply in [echo, "The review recommended training", "x" * 600 + "?"]:
         fake = FakeListChatModel(responses=[reply])
-        assert rewrite_followup(history, "And fathers?", fake) == "And fathers?"
+        assert rewrite_followup(history, "And fathers?", fake, SETTINGS) == "And fathers?"
 
 
-def test_pipeline_rewrites_follow_ups_only_with_a_model(pipeline, tmp_path):
-    history = [("What did the Child P review recommend?", "It recommended ... [1]")]
-    assert pipeline.standalone_question(history, "And fathers?") == "And fathers?"
+def test_the_chat_turn_rewrites_follow_ups_only_with_a_model(pipeline, tmp_path):
+    first = pipeline.prepare("What did the Child P review recommend?")
+    history = [Exchange(first.resolved, pipeline.respond(first))]
+    by_rules = pipeline.prepare("And fathers?", history).resolved.query
+    assert by_rules != "What did the Child P review say about fathers?"
     fake = FakeListChatModel(responses=["What did the Child P review say about fathers?"])
-    pipe = Pipeline(
+    pipe = Assistant(
         pipeline.settings, embedder=pipeline.embedder, store=pipeline.store, chat_model=fake
     )
-    assert pipe.standalone_question(history, "And fathers?") == (
+    assert pipe.prepare("And fathers?", history).resolved.query == (
         "What did the Child P review say about fathers?"
     )
     missing = pipeline.settings.model_copy(update={"llm": f"llamacpp:{tmp_path}/none.gguf"})
-    pipe = Pipeline(missing, embedder=pipeline.embedder, store=pipeline.store)
-    assert pipe.standalone_question(history, "And fathers?") == "And fathers?"
-
-
-def test_reflective_questions_are_cited_and_checked(pipeline, passages):
-    good = quotable(passages[0], pipeline)
-    reply = "\n".join(
-        [
-            f'How does our team act on "{good}"? [1]',
-            "Who in our service talks to fathers? [2]",
-            "What would we do differently? [9]",
-            'Do we "never ask about fathers at all"? [1]',
-            "This is a statement, not a question [1].",
-        ]
-    )
-    hits = [p.hit for p in passages]
-    out = reflective_questions(
-        hits, "fathers", FakeListChatModel(responses=[reply]), pipeline.settings
-    )
-    assert [q.text for q in out] == [
-        f'How does our team act on "{good}"?',
-        "Who in our service talks to fathers?",
-    ]
-    assert out[0].hits == (passages[0].hit,) and out[1].hits == (passages[1].hit,)
+    pipe = Assistant(missing, embedder=pipeline.embedder, store=pipeline.store)
+    assert pipe.prepare("And fathers?", history).resolved.query == by_rules
 
 
 def test_prompts_are_files_with_their_placeholders():
     assert set(load_prompt("answer").input_variables) == {"passages", "question"}
     assert set(load_prompt("rewrite").input_variables) == {"history", "question"}
-    assert set(load_prompt("reflective").input_variables) == {"passages", "topic", "count"}

@@ -17,14 +17,15 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from rag.claims import parse_markers, split_sentences, strip_markers
-from rag.followup import format_history, rewrite_followup
-from rag.llm import LlamaCppChat, build_chat_model, generate, stream
-from rag.models import Answer, Hit
-from rag.pipeline import Pipeline
-from rag.prompting import load_prompt, prompting
-from rag.synthesis import FALLBACK_NOTE, FLAG, Synthesis, evaluate_llm_answer, synthesise
-from rag.verify import normalise
+from rag.answer.verify import normalise
+from rag.assistant import Assistant
+from rag.core.models import Answer, Hit
+from rag.core.settings import Settings
+from rag.llm.chat import LlamaCppChat, build_chat_model, generate, stream
+from rag.llm.claims import parse_markers, split_sentences, strip_markers
+from rag.llm.prompting import load_prompt, prompting
+from rag.llm.rewrite import format_history, rewrite_followup
+from rag.llm.synthesis import FALLBACK_NOTE, FLAG, Synthesis, evaluate_llm_answer, synthesise
 
 pytestmark = pytest.mark.slow
 
@@ -86,7 +87,7 @@ def gemma(gemma_settings):
 @pytest.fixture(scope="module")
 def gemma_pipeline(pipeline, gemma_settings, gemma):
     """The project's pipeline over the session index, answering with Gemma as configured."""
-    return Pipeline(
+    return Assistant(
         gemma_settings, embedder=pipeline.embedder, store=pipeline.store, chat_model=gemma
     )
 
@@ -299,11 +300,13 @@ def test_cli_ask_json_with_gemma_is_synthesised(pipeline, gemma_settings, monkey
 def test_follow_up_rewrite_with_gemma_is_one_question_or_unchanged(gemma):
     history = [("What did the Child P review recommend?", "It recommended a review ... [1]")]
     question = "And what about fathers?"
-    out = rewrite_followup(history, question, gemma.model_copy(update={"max_tokens": 40}))
+    out = rewrite_followup(
+        history, question, gemma.model_copy(update={"max_tokens": 40}), Settings()
+    )
     prompt = "\n".join(
         str(m.content)
         for m in load_prompt("rewrite").format_messages(
-            history=format_history(history), question=question
+            history=format_history(history, Settings()), question=question
         )
     )
     assert out == question or (out.endswith("?") and normalise(out) not in normalise(prompt))

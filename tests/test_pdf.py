@@ -1,4 +1,4 @@
-"""PDF intake: real PDFs made with fpdf2 from corpus text, read back through rag.ingest."""
+"""PDF intake: real PDFs made with fpdf2 from corpus text, read back through rag.ingest.reading."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import re
 
 import pytest
 
-from rag import pdf
-from rag.chunk import chunk_document
-from rag.ingest import load_catalog, read_document
-from rag.pdf import Line
+from rag.ingest import pdf
+from rag.ingest.chunking import chunk_document
+from rag.ingest.pdf import Line
+from rag.ingest.reading import load_catalog, read_document
+from rag.ingest.tables import table_rows
 from tests.conftest import CORPUS, make_settings
-from tests.pdf_factory import HEADER, write_lines, write_pages
+from tests.pdf_factory import HEADER, write_layout, write_lines, write_pages
 
 CHILD_P = CORPUS / "hampshire-child-p-response.md"
 
@@ -162,13 +163,13 @@ def test_paragraph_gaps_and_short_lines():
 
 def test_pdf_citation_gives_the_page(tmp_path, embedder, child_p):
     """Asked about a recommendation, the answer from a PDF-only index cites its page."""
-    from rag.pipeline import Pipeline
+    from rag.assistant import Assistant
 
     _, _, _, pages = child_p
     folder = tmp_path / "pdfs"
     folder.mkdir()
     write_lines(CHILD_P.read_text(encoding="utf-8"), folder / f"{CHILD_P.stem}.pdf")
-    pipe = Pipeline(make_settings(tmp_path), embedder=embedder)
+    pipe = Assistant(make_settings(tmp_path), embedder=embedder)
     report = pipe.ingest([folder])
     assert report.sync.added == (CHILD_P.stem,) and not report.failures
     section = "Recommendations for GP Services › Recommendation Three"
@@ -178,3 +179,139 @@ def test_pdf_citation_gives_the_page(tmp_path, embedder, child_p):
     assert cited and cited[0].page == pages[section]
     doc = pipe.store.document(CHILD_P.stem)
     assert doc.page_starts and doc.page_at(cited[0].quote.start) == pages[section]
+
+
+# Layout cues: synthetic pages written with fpdf2, read back through rag.ingest.reading.
+
+PROSE = (
+    "Practitioners described how the family moved between three addresses in the year before "
+    "the incident, and how each move meant a new health visitor and a new school. "
+)
+TABLE = [
+    ("No.", "Recommendation", "Lead agency"),
+    (
+        "1",
+        "The partnership should ensure that fathers are seen at every health contact in the "
+        "first year of a baby's life",
+        "Health",
+    ),
+    ("2", "Schools should record each move between addresses", "Education"),
+    ("3", "Housing officers should share concerns about temporary accommodation", "Housing"),
+]
+
+
+def _layout(tmp_path, blocks, **kw):
+    out = tmp_path / "layout.pdf"
+    write_layout(blocks, out, **kw)
+    return read_document(out, {}, make_settings(tmp_path))
+
+
+def _unmarked(text: str) -> str:
+    """The text without heading marks, wrapping undone: the body words alone."""
+    return _flat(re.sub(r"(?m)^#{1,6} ", "", text))
+
+
+def test_larger_lines_are_headings_ranked_by_size(tmp_path):
+    doc = _layout(
+        tmp_path,
+        [
+            ("heading", "Learning from the review", 16),
+            ("para", PROSE * 2),
+            ("heading", "What happened to the family", 13),
+            ("para", PROSE * 2),
+        ],
+    )
+    paragraphs = doc.text.split("\n\n")
+    assert paragraphs[0] == "# Learning from the review"
+    assert paragraphs[2] == "## What happened to the family"
+    # Only marks and breaks are added: the words are the page's words.
+    assert _unmarked(doc.text) == _flat(
+        f"Learning from the review {PROSE * 2} What happened to the family {PROSE * 2}"
+    )
+
+
+def test_a_wrapped_heading_is_one_heading(tmp_path):
+    long = "Finding 2: the father was not seen by any of the services that visited the home"
+    doc = _layout(tmp_path, [("heading", long, 16), ("para", PROSE * 2)])
+    assert doc.text.split("\n\n")[0] == f"# {long}"
+
+
+def test_a_bold_line_standing_alone_is_a_heading(tmp_path):
+    doc = _layout(tmp_path, [("para", PROSE * 2), ("bold", "Information sharing"), ("para", PROSE)])
+    assert "\n\n### Information sharing\n\n" in doc.text
+
+
+def test_bold_text_that_reads_on_is_not_a_heading(tmp_path):
+    doc = _layout(
+        tmp_path,
+        [
+            ("para", PROSE * 2),
+            ("bold", "The review found that the plan was agreed."),
+            ("para", PROSE),
+            ("bold", "Key messages for"),
+            ("para", "practitioners follow in the briefing that accompanies this report."),
+        ],
+    )
+    assert "#" not in doc.text
+
+
+def test_a_heading_at_the_top_of_a_page_starts_that_page(tmp_path):
+    doc = _layout(
+        tmp_path,
+        [("para", PROSE * 2), ("page",), ("heading", "Recommendations", 15), ("para", PROSE)],
+    )
+    assert doc.page_starts[1] == doc.text.index("# Recommendations")
+
+
+def test_a_table_is_one_line_per_row_with_wrapped_cells_joined(tmp_path):
+    doc = _layout(tmp_path, [("para", PROSE * 2), ("table", TABLE, (15, 60, 25)), ("para", PROSE)])
+    rows = [" | ".join(row) for row in TABLE]
+    # pypdf renders a justified cell's wider word spaces as two spaces.
+    assert "\n\n" + "\n".join(rows) + "\n\n" in re.sub(r"(?<=\S)  (?=\S)", " ", doc.text)
+    # The row is a unit downstream: a recommendation with its lead agency as context.
+    found = table_rows(doc.text, _line_spans(doc.text))
+    assert [r.label for r in found] == ["Recommendation 1", "Recommendation 2", "Recommendation 3"]
+    assert "Lead agency: Health" in found[0].context
+
+
+@pytest.mark.parametrize("interleave", [False, True], ids=["column-by-column", "line-by-line"])
+def test_a_two_column_page_reads_the_left_column_then_the_right(tmp_path, interleave):
+    sentences = [f"Sentence {i} of the briefing is written in columns here." for i in range(60)]
+    doc = _layout(
+        tmp_path,
+        [("heading", "Learning briefing", 16), ("columns", " ".join(sentences), 100)],
+        interleave=interleave,
+    )
+    assert doc.text.startswith("# Learning briefing\n\n")
+    at = [doc.text.index(s) for s in sentences]
+    assert at == sorted(at)
+    assert _unmarked(doc.text) == _flat(" ".join(["Learning briefing", *sentences]))
+
+
+def test_plain_prose_is_neither_a_table_nor_headings(tmp_path):
+    pairs = [("Author:", "Independent reviewer"), ("Published:", "March 2020"), ("Type:", "LCSPR")]
+    items = ["the chronology", "the learning event", "the family's views", "the panel's view"]
+    emphasis = "The panel **agreed the findings** in full, and the board **accepted them** too. "
+    doc = _layout(
+        tmp_path,
+        [
+            ("pairs", pairs),
+            ("para", PROSE * 2),
+            ("bullets", items),
+            ("para", emphasis * 4),
+            ("bold", "The plan was agreed with the family."),
+            ("para", PROSE),
+        ],
+    )
+    assert "|" not in doc.text and "#" not in doc.text
+    words = [*(f"{a} {b}" for a, b in pairs), PROSE * 2, *(f"• {i}" for i in items)]
+    words += [emphasis.replace("**", "") * 4, "The plan was agreed with the family.", PROSE]
+    assert _flat(doc.text) == _flat(" ".join(words))
+
+
+def _line_spans(text: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for line in text.split("\n"):
+        spans.append((start, start + len(line)))
+        start += len(line) + 1
+    return spans

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.errors import IndexMissing, InvalidQuestion
-from rag.models import Filters
-from rag.verify import contains
+from rag.answer.verify import contains
+from rag.core.errors import IndexMissing, InvalidQuestion
+from rag.core.models import Filters
 from tests.conftest import CORPUS, make_settings
 
 DOCS = {p.stem: p.read_text(encoding="utf-8") for p in CORPUS.glob("*.md")}
@@ -113,9 +113,9 @@ def test_invalid_questions_raise_a_clear_error(pipeline, question):
 
 
 def test_missing_index_says_how_to_build_it(tmp_path, embedder):
-    from rag.pipeline import Pipeline
+    from rag.assistant import Assistant
 
-    pipe = Pipeline(make_settings(tmp_path), embedder=embedder)
+    pipe = Assistant(make_settings(tmp_path), embedder=embedder)
     with pytest.raises(IndexMissing, match="rag ingest"):
         pipe.ask("What about safe sleep?")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.privacy import (
+from rag.understand.privacy import (
     REDACTED,
     describe,
     find_personal_details,

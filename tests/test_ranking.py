@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.models import Filters
-from rag.retrieve import Retriever
+from rag.core.models import Filters
+from rag.retrieve.hybrid import Retriever
 
 FNP = "What's the response on FNP record keeping?"
 
@@ -18,9 +18,7 @@ def test_a_question_about_a_response_is_answered_from_the_response(pipeline):
     # The briefing repeats the recommendation without the response; without the preference
     # it ranks first, which is what the preference is for.
     off = Retriever(pipeline.store, pipeline.settings.model_copy(update={"response_weight": 0}))
-    info = off.understand(FNP)
-    _, ranking, support = pipeline.question_vectors(FNP, info)
-    plain = off.search(FNP, ranking, Filters(), info, support)
+    plain = off.hits(pipeline.query(FNP, off.understand(FNP)), Filters())
     assert plain[0].chunk.document == "southampton-nai-thematic-briefing"
     assert {h.chunk.id for h in plain} == {h.chunk.id for h in hits}
 
@@ -34,16 +32,15 @@ def test_a_question_about_what_an_agency_was_asked_is_answered_by_the_recommenda
     assert "NHS England to consider" in hits[0].chunk.text
     # Without the preference, NHS England's own account of its response ranks first.
     off = Retriever(pipeline.store, pipeline.settings.model_copy(update={"response_weight": 0}))
-    info = off.understand(NHSE)
-    _, ranking, support = pipeline.question_vectors(NHSE, info)
-    plain = off.search(NHSE, ranking, Filters(), info, support)
+    plain = off.hits(pipeline.query(NHSE, off.understand(NHSE)), Filters())
     assert plain[0].chunk.kind == "response"
 
 
 def test_a_named_review_is_searched_by_its_topic(pipeline):
     question = "How did Surrey respond to the Child Z review?"
     info = pipeline.retriever.understand(question)
-    vector, ranking, support = pipeline.question_vectors(question, info)
+    query = pipeline.query(question, info)
+    vector, ranking, support = query.full, query.vector, query.support
     topic = pipeline.embedder.embed(["How did Surrey respond to the review?"])[0]
     assert np.allclose(ranking, topic, atol=1e-5) and np.allclose(support, topic, atol=1e-5)
     assert not np.allclose(vector, topic, atol=1e-3)
@@ -57,7 +54,8 @@ def test_a_conversational_frame_is_left_out_of_ranking_but_not_of_support(pipeli
         "what did the review say about that?"
     )
     info = pipeline.retriever.understand(question)
-    vector, ranking, support = pipeline.question_vectors(question, info)
+    query = pipeline.query(question, info)
+    vector, ranking, support = query.full, query.vector, query.support
     focused = "The family keeps moving between areas and nobody has the full history"
     assert np.allclose(ranking, pipeline.embedder.embed([focused])[0], atol=1e-5)
     # Abstention was calibrated on the question as asked, so support is judged by it.

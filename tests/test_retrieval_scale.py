@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from rag.models import Chunk, ChunkRef, Filters
-from rag.pipeline import Pipeline
-from rag.retrieve import _tokenize
+from rag.assistant import Assistant
+from rag.core.models import Chunk, ChunkRef, Filters
+from rag.retrieve.lexical import tokenize as _tokenize
 from tests.conftest import ROOT
 
 QUESTIONS = [
@@ -32,30 +32,39 @@ def _bm25s_ranking(lexical, question: str, mask: np.ndarray | None) -> list[tupl
     docs, scores = lexical.bm25.retrieve(
         [tokens], k=30, show_progress=False, weight_mask=mask, n_threads=1
     )
-    return [(lexical.ids[int(i)], float(s)) for i, s in zip(docs[0], scores[0]) if s > 0]
+    ids = lexical.table.ids
+    return [(ids[int(i)], float(s)) for i, s in zip(docs[0], scores[0]) if s > 0]
 
 
-def _mask(pipeline, filters: Filters) -> tuple[np.ndarray, np.ndarray]:
+def _mask(pipeline, filters: Filters) -> tuple[frozenset[str], np.ndarray, np.ndarray]:
+    """The documents the filters allow, their chunk positions, and the bm25s mask of them."""
     r = pipeline.retriever
-    allowed = r.lexical.positions([d for d, m in r.metas.items() if filters.allows(m)])
-    mask = np.zeros(len(r.lexical.ids), dtype=np.float32)
+    documents = frozenset(d for d, m in r.metas.items() if filters.allows(m))
+    allowed = r.table.positions(documents)
+    mask = np.zeros(len(r.table), dtype=np.float32)
     mask[allowed] = 1.0
-    return allowed, mask
+    return documents, allowed, mask
+
+
+def _query(pipeline, question: str):
+    info = pipeline.retriever.understand(question)
+    return pipeline.query(question, info)
 
 
 def test_bm25_unfiltered_ranking_is_bm25s_own(pipeline):
     lexical = pipeline.retriever.lexical
     for q in QUESTIONS:
-        assert lexical.search(q, 30) == _bm25s_ranking(lexical, q, None), q
+        assert lexical.search(_query(pipeline, q), 30) == _bm25s_ranking(lexical, q, None), q
 
 
 @pytest.mark.parametrize("filters", FILTERS)
 def test_bm25_filtered_ranking_matches_bm25s_with_a_mask(pipeline, filters):
     lexical = pipeline.retriever.lexical
-    allowed, mask = _mask(pipeline, filters)
-    assert 0 < len(allowed) < len(lexical.ids)
+    documents, allowed, mask = _mask(pipeline, filters)
+    ids = lexical.table.ids
+    assert 0 < len(allowed) < len(ids)
     for q in QUESTIONS:
-        mine = lexical.search(q, 30, allowed)
+        mine = lexical.search(_query(pipeline, q), 30, documents)
         theirs = _bm25s_ranking(lexical, q, mask)
         # The same scores in the same order; chunks with equal scores may swap places.
         assert [s for _, s in mine] == pytest.approx([s for _, s in theirs], abs=1e-6), q
@@ -63,25 +72,24 @@ def test_bm25_filtered_ranking_matches_bm25s_with_a_mask(pipeline, filters):
         # Tied scores, and the last one (its tie may be the 31st chunk, not listed).
         ties = {s for s in scores if scores.count(s) > 1} | set(scores[29:])
         assert [i for i, s in mine if s not in ties] == [i for i, s in theirs if s not in ties]
-        assert all(int(np.flatnonzero(np.array(lexical.ids) == i)[0]) in allowed for i, _ in mine)
+        assert all(int(np.flatnonzero(np.array(ids) == i)[0]) in allowed for i, _ in mine)
 
 
 def test_exact_search_over_allowed_chunks_equals_chroma_graph_search(pipeline):
     r = pipeline.retriever
     for filters in FILTERS:
-        allowed, _ = _mask(pipeline, filters)
-        within = [r.lexical.ids[i] for i in allowed]
+        documents, allowed, _ = _mask(pipeline, filters)
+        within = [r.table.ids[i] for i in allowed]
         for q in QUESTIONS[:40]:
             vector = pipeline.embedder.embed([q])[0]
-            exact = pipeline.store.search(vector, 30, filters, within)
-            graph = pipeline.store.search(vector, 30, filters)
-            assert [c.id for c, _ in exact] == [c.id for c, _ in graph], q
+            exact = pipeline.store.search(vector, 30, documents, within)
+            graph = pipeline.store.search(vector, 30, documents)
+            assert [c for c, _ in exact] == [c for c, _ in graph], q
             assert [s for _, s in exact] == pytest.approx([s for _, s in graph], abs=1e-5)
-            assert [c for c, _ in exact] == [c for c, _ in graph]
 
 
 def test_filtered_retrieval_is_the_same_with_and_without_exact_search(pipeline):
-    graph = Pipeline(
+    graph = Assistant(
         pipeline.settings.model_copy(update={"exact_search_limit": 0}),
         embedder=pipeline.embedder,
     )
@@ -111,14 +119,18 @@ def test_the_retriever_keeps_where_chunks_are_not_their_texts(pipeline):
     r = pipeline.retriever
     held = [
         c
-        for index in (r.sections.by_ref, r.sections.by_label, r.sections.by_group)
+        for index in (
+            r.structural.index.by_ref,
+            r.structural.index.by_label,
+            r.structural.index.by_group,
+        )
         for chunks in index.values()
         for c in chunks
     ]
     assert held and all(isinstance(c, ChunkRef) for c in held)
-    assert all(isinstance(i, str) for i in r.lexical.ids)
+    assert all(isinstance(i, str) for i in r.table.ids)
     assert not any(isinstance(v, Chunk) for v in vars(r).values())
-    assert r.size == pipeline.store.count() == len(r.lexical.ids)
+    assert r.size == pipeline.store.count() == len(r.table)
 
 
 def test_filters_that_allow_nothing_find_nothing(pipeline):

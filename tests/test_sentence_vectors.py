@@ -8,10 +8,10 @@ import shutil
 import numpy as np
 import pytest
 
-from rag.answer import compose, scored_spans
-from rag.models import Hit
-from rag.pipeline import Pipeline
-from rag.records import sentence_key
+from rag.answer.compose import compose, scored_spans
+from rag.assistant import Assistant
+from rag.core.models import Hit
+from rag.index.records import sentence_key
 from tests.conftest import CORPUS, ROOT, make_settings
 
 QUESTIONS = [
@@ -28,7 +28,7 @@ ASK = [
 ]
 
 
-def _sentence_rows(pipe: Pipeline) -> dict[str, dict]:
+def _sentence_rows(pipe: Assistant) -> dict[str, dict]:
     """The active generation's sentence records: id -> where the sentence is, and its vector."""
     got = pipe.store._current().sentences.get(include=["embeddings"])
     # Every row belongs to a chunk of the same generation (a KeyError here is an orphan row).
@@ -41,9 +41,9 @@ def _sentence_rows(pipe: Pipeline) -> dict[str, dict]:
     return rows
 
 
-def _on_the_fly(pipe: Pipeline) -> Pipeline:
+def _on_the_fly(pipe: Assistant) -> Assistant:
     """A pipeline over the same index that embeds every candidate sentence when answering."""
-    other = Pipeline(pipe.settings, embedder=pipe.embedder)
+    other = Assistant(pipe.settings, embedder=pipe.embedder)
     other.store.sentence_vectors = lambda keys: {}
     return other
 
@@ -77,7 +77,7 @@ def test_ingest_stores_exactly_the_sentences_compose_scores(pipeline):
         compose("q", [hit], np.ones(3), pipeline.document, vectors, lambda q: True, settings)
         # What compose scores, from the whole document, is what ingest derived from the chunk.
         assert [(c.span.start, c.span.end) for c in asked] == [
-            (s.start, s.end) for s in scored_spans(chunk)
+            (s.start, s.end) for s in scored_spans(chunk, pipeline.settings)
         ]
         assert all(c.text == doc.text[c.span.start : c.span.end] for c in asked)
         assert {f"{chunk.id}:{c.span.start}:{c.span.end}" for c in asked} <= rows.keys()
@@ -122,14 +122,14 @@ def docs(tmp_path):
 def test_an_index_from_before_sentence_vectors_answers_then_gains_them(
     tmp_path, embedder, docs, monkeypatch
 ):
-    pipe = Pipeline(make_settings(tmp_path), embedder=embedder)
+    pipe = Assistant(make_settings(tmp_path), embedder=embedder)
     pipe.ingest([docs])
     expected = [pipe.ask(q).to_json() for q in ASK]
     sentences = len(_sentence_rows(pipe))
     # What an index built by the earlier code looks like: chunks and documents only.
     gen = pipe.store.active_generation()
     pipe.store.client.delete_collection(f"{pipe.settings.collection}__sentences__g{gen}")
-    old = Pipeline(pipe.settings, embedder=embedder)
+    old = Assistant(pipe.settings, embedder=embedder)
     assert old.store._current().sentences is None
     calls = _counting(monkeypatch, embedder)
     assert [old.ask(q).to_json() for q in ASK] == expected
@@ -150,7 +150,7 @@ def test_an_index_from_before_sentence_vectors_answers_then_gains_them(
 
 
 def test_sentence_vectors_follow_their_documents(tmp_path, embedder, docs):
-    pipe = Pipeline(make_settings(tmp_path), embedder=embedder)
+    pipe = Assistant(make_settings(tmp_path), embedder=embedder)
     pipe.ingest([docs])
     before = _sentence_rows(pipe)
     path = docs / f"{CHILD_P}.md"
@@ -167,7 +167,7 @@ def test_sentence_vectors_follow_their_documents(tmp_path, embedder, docs):
     assert all(np.allclose(before[i]["vector"], after[i]["vector"], atol=1e-6) for i in kept)
     assert report.sync.sentences_embedded == 1
     chunks = pipe.store.chunks()
-    assert len(after) == sum(len(scored_spans(c)) for c in chunks)
+    assert len(after) == sum(len(scored_spans(c, pipe.settings)) for c in chunks)
 
 
 class _Failing(Exception):
@@ -178,7 +178,7 @@ def test_a_failed_ingest_leaves_the_sentences_of_the_active_generation(
     tmp_path, embedder, docs, monkeypatch
 ):
     settings = make_settings(tmp_path, ingest_batch=4)
-    pipe = Pipeline(settings, embedder=embedder)
+    pipe = Assistant(settings, embedder=embedder)
     pipe.ingest([docs / f"{SALLY}.md"])
     expected = [pipe.ask(q).to_json() for q in ASK]
     rows = _sentence_rows(pipe)
@@ -199,7 +199,7 @@ def test_a_failed_ingest_leaves_the_sentences_of_the_active_generation(
     names = {c.name for c in pipe.store.client.list_collections()}
     assert f"{settings.collection}__sentences__g1" in names
     assert pipe.store.active_generation() == 0
-    reader = Pipeline(settings, embedder=embedder)
+    reader = Assistant(settings, embedder=embedder)
     assert [reader.ask(q).to_json() for q in ASK] == expected
     still = _sentence_rows(reader)
     assert still.keys() == rows.keys()
@@ -208,5 +208,5 @@ def test_a_failed_ingest_leaves_the_sentences_of_the_active_generation(
     report = pipe.ingest([docs])
     assert report.sync.added == (CHILD_P,) and pipe.store.active_generation() == 1
     after = _sentence_rows(pipe)
-    assert len(after) == sum(len(scored_spans(c)) for c in pipe.store.chunks())
+    assert len(after) == sum(len(scored_spans(c, pipe.settings)) for c in pipe.store.chunks())
     assert rows.keys() <= after.keys()

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.pipeline import Pipeline
-from rag.store import Store
+from rag.assistant import Assistant
+from rag.index.store import Store
 from tests.conftest import ROOT, make_settings
 
 pytestmark = pytest.mark.slow
@@ -86,7 +86,7 @@ def test_server_mode_matches_embedded_mode(chroma_server, tmp_path, embedder, pi
     store = Store(settings)
     # The HTTP client, not the embedded one.
     assert store.client.get_settings().chroma_api_impl == "chromadb.api.fastapi.FastAPI"
-    served = Pipeline(settings, embedder=embedder, store=store)
+    served = Assistant(settings, embedder=embedder, store=store)
     report = served.ingest()
     assert not report.failures and len(report.sync.added) == 5
     # Everything went to the server: its folder holds the data, the local one was never made.
@@ -98,5 +98,5 @@ def test_server_mode_matches_embedded_mode(chroma_server, tmp_path, embedder, pi
         assert served.ask(q).to_json() == pipeline.ask(q).to_json(), q
 
     # A second process-like client sees the same index, and an unchanged corpus writes nothing.
-    again = Pipeline(settings, embedder=embedder).ingest()
+    again = Assistant(settings, embedder=embedder).ingest()
     assert not again.sync.wrote and len(again.sync.unchanged) == 5

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from evals.themes_eval import calibrate, chunk_for, evaluate, load_labels, theme_scores
-from rag.themes import cell_citations, distinct, load_themes, theme_matrix
-from rag.verify import contains, normalise, verify_quote
+from rag.answer.verify import contains, normalise, verify_quote
+from rag.trainer.themes import cell_citations, distinct, load_themes, theme_matrix
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 REQUIRED = {

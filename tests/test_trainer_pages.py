@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rag.briefing import NOTICE, POINTS
-from rag.verify import contains
+from rag.answer.verify import contains
+from rag.trainer.briefing import NOTICE, POINTS
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
@@ -126,7 +126,7 @@ def test_theme_explorer_matrix_and_cell_quotes(env):
     assert all(b.label.isdigit() for b in cells)
     headers = [plain(m.value) for m in at.markdown[: reviews + 1]]
     col = next(i for i, h in enumerate(headers) if "Baby Sally" in h) - 1
-    row = 1  # safe sleep is the second theme in prompts/themes.toml
+    row = 1  # safe sleep is the second theme in rag/data/themes.toml
     cell = at.button(key=f"cell_{row}_{col}")
     assert int(cell.label) >= 2
     cell.click().run()

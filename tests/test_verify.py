@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.models import Quote
-from rag.verify import contains, display, locate, normalise, verify_quote
+from rag.answer.verify import contains, display, locate, normalise, verify_quote
+from rag.core.models import Quote
 from tests.conftest import CORPUS
 
 DOCS = {p.stem: p.read_text(encoding="utf-8") for p in CORPUS.glob("*.md")}

@@ -1,0 +1,420 @@
+"""The service: ingest files into the index, answer questions, and hold a chat turn.
+
+The CLI and the UI call nothing else, so both behave alike: the same privacy check, the same
+follow-up reading, the same answers. One Assistant serves every browser session of a Streamlit
+process, so everything it caches is filled under a lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import numpy as np
+
+from rag.answer import gates
+from rag.answer.compose import Candidate, compose, scored_spans
+from rag.answer.verify import verify_quote
+from rag.core.errors import DocumentError, IndexMissing, InvalidQuestion, LLMUnavailable
+from rag.core.models import Answer, Chunk, DocMeta, Document, Filters, Hit
+from rag.core.settings import Settings
+from rag.index.inventory import CorpusInfo, describe
+from rag.index.records import search_text
+from rag.index.store import Encoder, Store, SyncReport
+from rag.ingest.chunking import chunk_document
+from rag.ingest.reading import Progress, content_hash, load
+from rag.llm.chat import ChatModel, build_chat_model
+from rag.llm.claims import SentenceCheck
+from rag.llm.rewrite import rewrite_followup
+from rag.llm.synthesis import Synthesis, stream_synthesis, synthesise
+from rag.retrieve.base import Query
+from rag.retrieve.hybrid import Retriever
+from rag.understand import privacy
+from rag.understand.followup import Exchange, Resolved, resolve
+from rag.understand.question import QueryInfo, focus
+from rag.understand.turn import Turn, check_question
+
+if TYPE_CHECKING:
+    from rag.index.embedder import Embedder
+
+# What the service's callers (the CLI, the UI) use of the stages, re-exported here.
+__all__ = [
+    "Assistant",
+    "CorpusInfo",
+    "Exchange",
+    "IngestReport",
+    "Progress",
+    "Resolved",
+    "SentenceCheck",
+    "Turn",
+    "check_question",
+]
+
+log = logging.getLogger(__name__)
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """The outcome of one ingest run."""
+
+    sync: SyncReport
+    documents: int
+    chunks: int
+    failures: tuple[DocumentError, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class _Grounds:
+    """The extractive answer (or abstention) and, unless final, what synthesis is given."""
+
+    answer: Answer
+    final: bool = True
+    question: str = ""
+    hits: Sequence[Hit] = ()
+    settings: Settings | None = None
+    k: int | None = None
+    across: bool = False
+
+
+class Assistant:
+    """Owns the model, the index and the caches for one process; build it once and share it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        store: Store | None = None,
+        chat_model: ChatModel | None = None,
+    ):
+        self.settings = settings
+        self.store = store or Store(settings)
+        self._lock = threading.RLock()
+        # Loaded on first use: a command that only reads the index never pays for torch.
+        self._embedder = embedder
+        self._retriever: Retriever | None = None
+        self._retriever_gen: int | None = None
+        self._docs: dict[str, Document] = {}
+        self._sentence_vectors: dict[str, np.ndarray] = {}
+        self._corpus: tuple[int, CorpusInfo] | None = None
+        # Given, or built from settings.llm on first use; None keeps answers extractive.
+        self._chat_model = chat_model
+
+    @property
+    def embedder(self) -> Embedder:
+        """The packaged sentence model, loaded on first use."""
+        with self._lock:
+            if self._embedder is None:
+                # Imported here: torch takes seconds to import.
+                from rag.index.embedder import Embedder
+
+                self._embedder = Embedder(self.settings)
+            return self._embedder
+
+    # -- ingest ------------------------------------------------------------------------------
+
+    def ingest(
+        self, paths: Iterable[Path] | None = None, progress: Progress | None = None
+    ) -> IngestReport:
+        """Bring the index in line with the files under `paths` (default: the corpus folder)."""
+        paths = list(paths) if paths else [self.settings.corpus_dir]
+        progress = progress or Progress()
+        loaded = load(paths, self.settings, progress.files)
+        prepared = [
+            (doc, content_hash(doc.text), chunk_document(doc, self.settings))
+            for doc in loaded.documents
+        ]
+        report = self.store.sync(
+            prepared,
+            Encoder(self.embedder.embed, search_text, self._quotable),
+            remove=loaded.removable,
+            progress=progress.chunks,
+            batch=self.settings.ingest_batch,
+        )
+        # Readers notice the new generation themselves (see `retriever`); nothing to reset.
+        return IngestReport(
+            sync=report,
+            documents=len(loaded.documents) - len(report.duplicates),
+            chunks=sum(len(c) for _, _, c in prepared),
+            failures=loaded.failures + report.duplicates,
+        )
+
+    def _quotable(self, chunk: Chunk) -> list[tuple[int, int]]:
+        # Exactly the sentences compose will score, so answering never has to embed them.
+        return [(s.start, s.end) for s in scored_spans(chunk, self.settings)]
+
+    # -- the index ---------------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Load the model, and the retriever when there is an index, before the first question."""
+        self.embedder.embed(["warm up"])
+        if self.generation() is not None:
+            _ = self.retriever
+
+    def ready(self) -> None:
+        """Raise IndexMissing, with what to do, when there is no index to answer from."""
+        _ = self.retriever
+
+    def generation(self) -> int | None:
+        """The active index generation, or None before the first ingest."""
+        return self.store.active_generation()
+
+    @property
+    def retriever(self) -> Retriever:
+        """The retriever over the active index, loaded on first use and again after a change."""
+        gen = self.store.active_generation()
+        with self._lock:
+            if self._retriever is None or gen != self._retriever_gen:
+                if gen is None:
+                    raise IndexMissing(
+                        "there is no index yet. Build it with `rag ingest` (or `make index`), "
+                        f"which reads the documents in {self.settings.corpus_dir}/"
+                    )
+                # Another process (an ingest, or cron) moved the index on: reload the caches.
+                self._docs = {}
+                # Pinned: a question in flight keeps reading the generation it started on.
+                self._retriever = Retriever(self.store.pinned(gen), self.settings)
+                self._retriever_gen = gen
+            return self._retriever
+
+    def corpus(self) -> CorpusInfo:
+        """Every indexed document with its chunk count, read again only when the index changes."""
+        gen = self.store.active_generation()
+        with self._lock:
+            if self._corpus is None or self._corpus[0] != gen:
+                self._corpus = (gen, describe(self.store) if gen is not None else CorpusInfo(()))
+            return self._corpus[1]
+
+    def metas(self) -> dict[str, DocMeta]:
+        """The metadata of every indexed document, by id."""
+        return dict(self.retriever.metas)
+
+    def _without_names(self, question: str) -> str:
+        """The question with people's names removed: never searched, nor a reason to abstain."""
+        found = privacy.find_personal_details(question, self._review_names())
+        names = tuple(f for f in found if f.kind == "name")
+        return privacy.redact(question, names) if names else question
+
+    def _review_names(self) -> frozenset[str]:
+        """Every indexed review's name and aliases: published names, not personal details."""
+        if self.generation() is None:
+            return frozenset()
+        metas = self.retriever.metas.values()
+        return frozenset(n for m in metas for n in (m.review, *m.aliases) if n)
+
+    def document(self, doc_id: str) -> Document:
+        """The stored document (text and page starts); an empty one if it is not indexed."""
+        with self._lock:
+            if doc_id not in self._docs:
+                doc = self.retriever.store.document(doc_id)
+                self._docs[doc_id] = doc or Document(DocMeta(doc_id, doc_id), "")
+            return self._docs[doc_id]
+
+    def document_text(self, doc_id: str) -> str:
+        """The stored text of a document, which every offset points into."""
+        return self.document(doc_id).text
+
+    def passages(self) -> list[Chunk]:
+        """Every indexed passage, in document order (for the trainer tools)."""
+        return sorted(self.store.chunks(), key=lambda c: (c.document, c.start))
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors of the texts, from the packaged model."""
+        return self.embedder.embed(list(texts))
+
+    def _embed_sentences(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._sentence_vectors]
+        fresh = dict(zip(missing, self.embedder.embed(missing))) if missing else {}
+        with self._lock:
+            if len(self._sentence_vectors) > self.settings.sentence_cache_size:
+                self._sentence_vectors = {}
+            self._sentence_vectors.update(fresh)
+            return np.stack([fresh.get(t, self._sentence_vectors.get(t)) for t in texts])
+
+    def sentence_vectors(self, candidates: list[Candidate]) -> np.ndarray:
+        """Vectors of candidate quote sentences: stored at ingest, embedded only when absent."""
+        keys = [(c.chunk, c.span.start, c.span.end) for c in candidates]
+        stored = self.retriever.store.sentence_vectors(keys)
+        # An index built before sentence vectors were stored (or a chunk whose spans changed
+        # with the code) falls back to embedding them now.
+        missing = [c.text for c, k in zip(candidates, keys) if k not in stored]
+        fresh = iter(self._embed_sentences(missing) if missing else ())
+        return np.stack([stored[k] if k in stored else next(fresh) for k in keys])
+
+    def _verify(self, quote) -> bool:
+        return verify_quote(quote, {quote.document: self.document_text(quote.document)})
+
+    # -- ask ---------------------------------------------------------------------------------
+
+    def query(self, question: str, info: QueryInfo) -> Query:
+        """The question as the searchers read it, with its three vectors.
+
+        A question naming a review is searched within it, where the name is shared by every
+        passage and only its topic tells them apart; conversational frames ("what did the
+        review say about that?") are dropped for ranking too. Support is judged as calibrated:
+        by the topic when a review is named, else by the question as asked.
+        """
+        topic = info.topic
+        focused = focus(topic or question)
+        texts = [
+            question,
+            *([topic] if topic else []),
+            *([focused] if focused != (topic or question) else []),
+        ]
+        # One encode call for all of them.
+        vectors = self.embedder.embed(texts)
+        vector, support = vectors[0], (vectors[1] if topic else None)
+        if support is None and len(texts) > 1:
+            support = vector
+        return Query(question, info, vectors[-1], vector, support)
+
+    def search(
+        self, question: str, filters: Filters = Filters(), info: QueryInfo | None = None
+    ) -> tuple[list[Hit], np.ndarray]:
+        """Ranked candidate passages for a question, and the question's vector."""
+        q = check_question(question, self.settings)
+        retriever = self.retriever
+        # `ask` has already read the question; reading it again would repeat the name matching.
+        info = info or retriever.understand(q)
+        query = self.query(info.text or q, info)
+        return retriever.hits(query, filters), query.full
+
+    def ask(
+        self,
+        question: str,
+        filters: Filters = Filters(),
+        k: int | None = None,
+        answer_id: str | None = None,
+    ) -> Answer:
+        """Answer with verified verbatim quotes and citations, or abstain."""
+        grounds = self._grounds(question, filters, k, answer_id)
+        if grounds.final:
+            return grounds.answer
+        try:
+            return self._synthesis(synthesise, grounds).answer
+        except LLMUnavailable as exc:
+            return self._unavailable(grounds.answer, exc)
+
+    def stream_ask(
+        self,
+        question: str,
+        filters: Filters = Filters(),
+        k: int | None = None,
+        answer_id: str | None = None,
+    ) -> Iterator[SentenceCheck | Answer]:
+        """As ask, for a UI that streams: with a language model, each written sentence's first
+        check as it completes (unverified until the end), then the Answer; else just the Answer.
+        """
+        grounds = self._grounds(question, filters, k, answer_id)
+        if grounds.final:
+            yield grounds.answer
+            return
+        try:
+            for event in self._synthesis(stream_synthesis, grounds):
+                yield event.answer if isinstance(event, Synthesis) else event
+        except LLMUnavailable as exc:
+            # Sentences already streamed were drafts only; the extractive answer replaces them.
+            yield self._unavailable(grounds.answer, exc)
+
+    def _grounds(
+        self, question: str, filters: Filters, k: int | None, answer_id: str | None
+    ) -> _Grounds:
+        """The extractive answer or abstention, through the gates of rag.answer.gates in order."""
+        q = self._without_names(check_question(question, self.settings))
+        settings = self.settings if k is None else self.settings.model_copy(update={"top_k": k})
+        retriever = self.retriever
+        info = retriever.understand(q)
+        if refused := gates.unknown_names(q, info, answer_id):
+            return _Grounds(refused)
+        words, others = retriever.not_in_review(info)
+        if refused := gates.outside_review(q, info, words, others, retriever.metas, answer_id):
+            return _Grounds(refused)
+        hits, vector = self.search(q, filters, info)
+        answer = compose(
+            q,
+            hits,
+            vector,
+            self.document,
+            self.sentence_vectors,
+            self._verify,
+            settings,
+            answer_id,
+            across=info.across_reviews,
+            overview=info.asks_overview,
+            states=gates.stating(info.facts, retriever.common_words, q),
+        )
+        if refused := gates.missing_fact(answer, info, retriever.common_words, settings):
+            return _Grounds(refused)
+        final = answer.abstained or not (self.settings.llm or self._chat_model)
+        return _Grounds(answer, final, q, hits, settings, k, info.across_reviews)
+
+    # -- the chat turn -----------------------------------------------------------------------
+
+    def prepare(
+        self, question: str, history: Sequence[Exchange] = (), filters: Filters = Filters()
+    ) -> Turn:
+        """A chat turn ready to answer: personal details found and removed from what is asked,
+        and a follow-up ("What about health visitors?") resolved against the earlier turns."""
+        q = check_question(question, self.settings)
+        findings = privacy.find_personal_details(q, self._review_names())
+        # Identifiers never reach the search or a language model, even if the user goes on.
+        asked = privacy.redact(q, findings)
+        reviews = self.corpus().reviews
+        rewriter = self._rewriter() if history else None
+        resolved = resolve(asked, history, filters, reviews, rewriter, self.settings.followup_words)
+        return Turn(q, resolved, findings)
+
+    def respond(self, turn: Turn, answer_id: str | None = None) -> Answer:
+        """The answer to a prepared turn."""
+        return self.ask(turn.resolved.query, turn.resolved.filters, answer_id=answer_id)
+
+    def stream_respond(
+        self, turn: Turn, answer_id: str | None = None
+    ) -> Iterator[SentenceCheck | Answer]:
+        """As respond, streaming a language model's drafts (see stream_ask)."""
+        return self.stream_ask(turn.resolved.query, turn.resolved.filters, answer_id=answer_id)
+
+    def _rewriter(self) -> Callable[[Sequence[Exchange], str], str] | None:
+        """The configured language model's follow-up rewriter, or None for the rules alone."""
+        if not (self.settings.llm or self._chat_model):
+            return None
+        try:
+            model = self.chat_model
+        except LLMUnavailable as exc:
+            log.warning("follow-up not rewritten: %s", exc)
+            return None
+        return lambda history, question: rewrite_followup(history, question, model, self.settings)
+
+    @property
+    def chat_model(self) -> ChatModel | None:
+        """The configured LangChain chat model, built on first use; None when RAG_LLM is unset."""
+        with self._lock:
+            if self.settings.llm and self._chat_model is None:
+                self._chat_model = build_chat_model(self.settings)
+            return self._chat_model
+
+    def _synthesis(self, make: Callable[..., R], g: _Grounds) -> R:
+        # The extractive answer is the fallback: an unreachable model never fails the question.
+        # The model is built here, inside the caller's try, so a missing one becomes a note.
+        return make(
+            g.question,
+            g.hits,
+            g.answer,
+            self.chat_model,
+            self.document_text,
+            self._verify,
+            g.settings,
+            g.k,
+            g.across,
+        )
+
+    @staticmethod
+    def _unavailable(fallback: Answer, exc: LLMUnavailable) -> Answer:
+        log.warning("language model unavailable: %s", exc)
+        note = f"Language model unavailable ({exc}); showing the extractive answer."
+        return replace(fallback, notes=(*fallback.notes, note))

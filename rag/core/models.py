@@ -1,0 +1,183 @@
+"""Small frozen data objects that join the pipeline stages."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class DocMeta:
+    """Catalog metadata of one document; `id` is the file stem."""
+
+    id: str
+    title: str
+    partnership: str | None = None
+    review: str | None = None
+    review_type: str | None = None
+    kind: str | None = None
+    year: int | None = None
+    source: str | None = None
+    # Names people use for the review in questions, e.g. "Child P" or "NAI".
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Document:
+    """A document's stored text; every offset in the system points into `text`."""
+
+    meta: DocMeta
+    text: str
+    path: str = ""
+    # Offset of the first character of each page; empty when the format has no pages.
+    page_starts: tuple[int, ...] = ()
+
+    @property
+    def id(self) -> str:
+        """The document id (file stem)."""
+        return self.meta.id
+
+    def page_at(self, offset: int) -> int | None:
+        """1-based page number holding `offset`, or None for unpaginated text."""
+        if not self.page_starts:
+            return None
+        return max(1, bisect.bisect_right(self.page_starts, offset))
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One retrievable unit: a recommendation or finding with its response, or a named part."""
+
+    id: str
+    document: str
+    text: str
+    start: int
+    end: int
+    section: str
+    kind: str
+    page: int | None = None
+    # The recommendation or finding text alone, as document offsets; None when there is none.
+    rec_start: int | None = None
+    rec_end: int | None = None
+    # Words that belong with the chunk but sit elsewhere in the text, e.g. a table row's column
+    # names with its other cells; searched, never quoted.
+    context: str = ""
+
+    @property
+    def rec_text(self) -> str:
+        """The recommendation text on its own, or '' when the chunk has none."""
+        if self.rec_start is None or self.rec_end is None:
+            return ""
+        return self.text[self.rec_start - self.start : self.rec_end - self.start]
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRef:
+    """Where a chunk is, without its text: what indexes held in memory keep of each chunk."""
+
+    id: str
+    document: str
+    section: str
+    start: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its fused score and the scores it was fused from."""
+
+    chunk: Chunk
+    meta: DocMeta
+    score: float
+    # Cosine similarity to the question, with any review names it uses taken out.
+    dense: float | None = None
+    lexical: float | None = None
+    # True when the question names this section ("Recommendation 7", "Key Themes").
+    named: bool = False
+    # True when the question names this passage's review and its recommendation or finding
+    # text uses every word of the question's topic ("What did Child Z say about GPs?"), or
+    # when the passage uses every distinctive name the question uses ("BadgerNet").
+    mentions: bool = False
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A verbatim span of a document: `document_text[start:end] == text`."""
+
+    document: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered, checkable pointer from an answer to a verified quote."""
+
+    n: int
+    quote: Quote
+    hit: Hit
+    page: int | None = None
+
+    def to_json(self) -> dict:
+        """The citation as the CLI's JSON contract spells it."""
+        return {
+            "n": self.n,
+            "document": self.quote.document,
+            "title": self.hit.meta.title,
+            "section": self.hit.chunk.section,
+            "page": self.page,
+            "quote": self.quote.text,
+            "passage": self.hit.chunk.text,
+            "start": self.quote.start,
+            "end": self.quote.end,
+            "score": round(float(self.hit.score), 6),
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the assistant says: a lead-in, verified quotes and their citations, or abstains."""
+
+    question: str
+    text: str
+    abstained: bool
+    citations: tuple[Citation, ...] = ()
+    id: str | None = None
+    mode: str = "extractive"
+    notes: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict:
+        """The answer as the CLI's JSON contract spells it."""
+        out: dict = {} if self.id is None else {"id": self.id}
+        out |= {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "citations": [c.to_json() for c in self.citations],
+        }
+        if self.mode != "extractive":
+            out["mode"] = self.mode
+        return out
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions on which documents may be cited."""
+
+    documents: tuple[str, ...] = ()
+    partnerships: tuple[str, ...] = ()
+    reviews: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.documents or self.partnerships or self.reviews or self.kinds)
+
+    def allows(self, meta: DocMeta) -> bool:
+        """True when a document with this metadata passes every filter."""
+        return (
+            (not self.documents or meta.id in self.documents)
+            and (not self.partnerships or meta.partnership in self.partnerships)
+            # A document the catalog names no review for goes by its title, as the UI lists it.
+            and (not self.reviews or (meta.review or meta.title) in self.reviews)
+            and (not self.kinds or meta.kind in self.kinds)
+        )

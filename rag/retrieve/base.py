@@ -1,0 +1,68 @@
+"""What every searcher shares: the query it is given, the chunk table, and one `search` shape.
+
+Every searcher (lexical, dense, structural, and the hybrid that fuses them) answers
+`search(query, k, allowed) -> list[(chunk_id, score)]`, best first, where `allowed` is the set
+of document ids the filters let through (None: every document).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from rag.understand.question import QueryInfo
+
+Ranking = list[tuple[str, float]]
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as the searchers read it."""
+
+    # The question as searched (abbreviations the corpus never uses spelled out).
+    text: str
+    info: QueryInfo
+    # The vector dense search ranks by: the topic without conversational frames.
+    vector: np.ndarray
+    # The question's vector as asked, and the one support is judged by (None: as asked).
+    full: np.ndarray
+    support: np.ndarray | None = None
+
+
+class Searcher(Protocol):
+    """Anything that ranks chunks for a query."""
+
+    def search(self, query: Query, k: int, allowed: frozenset[str] | None) -> Ranking:
+        """The best `k` chunk ids for the query among the allowed documents, with scores."""
+        ...
+
+
+class ChunkTable:
+    """Every indexed chunk's id and document, by position; built once per index generation."""
+
+    def __init__(self, ids: Sequence[str], documents: Sequence[str], doc_ids: Iterable[str]):
+        self.ids = list(ids)
+        self.doc_ids = list(doc_ids)
+        self._position = {d: k for k, d in enumerate(self.doc_ids)}
+        self.doc_of = np.array([self._position[d] for d in documents], dtype=np.int64)
+        # The chunk positions of document k are order[bounds[k]:bounds[k + 1]].
+        self._order = np.argsort(self.doc_of, kind="stable")
+        self._bounds = np.searchsorted(self.doc_of[self._order], np.arange(len(self.doc_ids) + 1))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def positions(self, documents: Iterable[str]) -> np.ndarray:
+        """Positions (in `ids`) of the chunks of these documents, ascending."""
+        parts = [
+            self._order[self._bounds[k] : self._bounds[k + 1]]
+            for k in sorted(self._position[d] for d in documents if d in self._position)
+        ]
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+    def documents_at(self, positions: np.ndarray) -> set[str]:
+        """The documents the chunks at these positions belong to."""
+        return {self.doc_ids[k] for k in np.unique(self.doc_of[positions])}

@@ -1,0 +1,232 @@
+"""Hybrid retrieval: dense, BM25 and structural rankings fused by rank, then read into Hits."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import sys
+
+from rag.core.models import Chunk, ChunkRef, DocMeta, Filters, Hit
+from rag.core.settings import Settings
+from rag.index.records import search_text
+from rag.index.store import Store
+from rag.retrieve import structural
+from rag.retrieve.base import ChunkTable, Query, Ranking
+from rag.retrieve.dense import DenseSearcher
+from rag.retrieve.fusion import convex, prefer, rrf
+from rag.retrieve.lexical import LexicalIndex, tokenize
+from rag.understand import facts
+from rag.understand.question import (
+    QueryInfo,
+    known_names,
+    mentions_all,
+    names_used,
+    parse,
+    topic_words,
+    vocabulary,
+)
+
+
+def _release_freed_heap() -> None:
+    """Give the heap that building the indexes used and freed back to the system."""
+    # glibc keeps freed heap for the life of the process: at 100k chunks the token lists and
+    # page reads of the build left about 240 MiB of it in every app process. A no-op where the
+    # C library has no malloc_trim.
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
+
+
+# Kinds of passage whose whole text is the review's own learning, not an agency's response.
+_OWN_WORDS = {"key_themes", "key_learning", "good_practice", "background"}
+
+
+def _own_text(c: Chunk) -> str:
+    """The review's own words in a passage: its recommendation or finding, or a whole passage
+    of key themes, learning points, good practice or background; nothing of a response."""
+    return c.rec_text or (c.text if c.kind in _OWN_WORDS else "")
+
+
+def _names_text(m: DocMeta) -> str:
+    """Every name of a document in one text, for the vocabulary of known names."""
+    names = (m.id.replace("-", " "), m.title, m.review, m.partnership, m.source, *m.aliases)
+    return " ".join(filter(None, names))
+
+
+class Retriever:
+    """Finds the passages most likely to answer a question, over one index generation."""
+
+    def __init__(self, store: Store, settings: Settings):
+        self.store = store
+        self.settings = settings
+        self.metas = {doc_id: meta for doc_id, (meta, _) in store.documents().items()}
+        ids: list[str] = []
+        documents: list[str] = []
+        refs: list[ChunkRef] = []
+        tokens: list[list[str]] = []
+        self.vocabulary = known_names(_names_text(m) for m in self.metas.values())
+        # Every passage of a review carries its review's and partnership's names.
+        self._catalog_words = vocabulary(_names_text(m) for m in self.metas.values())
+        # Words the corpus writes in lower case, and the catalog's names: not a person's name.
+        self.common_words = set(self._catalog_words)
+        # A page of chunks at a time: the texts feed BM25 and the vocabulary, and are dropped;
+        # a hit's text is read back from the store (at 100k chunks the texts held ~800 MiB).
+        for page in store.chunk_pages():
+            for c in page:
+                doc = sys.intern(c.document)
+                ids.append(c.id)
+                documents.append(doc)
+                refs.append(ChunkRef(c.id, doc, sys.intern(c.section), c.start))
+            tokens += tokenize([search_text(c, self.metas[c.document]) for c in page])
+            self.vocabulary |= known_names((c.text for c in page), self.common_words)
+        self.table = ChunkTable(ids, documents, self.metas)
+        self.lexical = LexicalIndex(self.table, tokens)
+        self.dense = DenseSearcher(store, self.table, settings)
+        self.structural = structural.StructuralSearcher(
+            structural.SectionIndex(refs, settings.opening_chunks)
+        )
+        self.size = len(ids)
+        del tokens
+        _release_freed_heap()
+
+    def understand(self, question: str) -> QueryInfo:
+        """What the question names: numbered sections, reviews, names the corpus never uses."""
+        return parse(question, self.metas, self.vocabulary, self.lexical.uses_all)
+
+    def distinctive_names(self, question: str) -> list[str]:
+        """Names in the question that few passages use: where they are is news.
+
+        A name many passages use (an agency, the partnership's place) says little about which
+        passage answers; review and partnership names are left out.
+        """
+        names = names_used(question, self.vocabulary, self._catalog_words)
+        most = max(1, int(self.size * self.settings.distinctive_share))
+        return [w for w in names if 0 < self.lexical.chunks_using(w) <= most]
+
+    def not_in_review(self, info: QueryInfo) -> tuple[list[str], list[str]]:
+        """Topic words the named review never uses though other documents do, and those documents.
+
+        "What did the Child W review recommend about fathers?" is not answered by its passages
+        on something else, however similar their wording, when only another review speaks of
+        fathers. Empty when the review uses any topic word, when no other document does either
+        (a paraphrase in everyday words is left to the dense search), or when a section is
+        named by number. A distinctive name decides alone.
+        """
+        if not info.documents or info.refs:
+            return [], []
+        names = self.distinctive_names(info.topic)
+        if names:
+            using = self.lexical.documents_using(" ".join(names))
+            if using and not using & set(info.documents):
+                return names, sorted(using)
+        words = [w for w in topic_words(info.topic) if tokenize([w])[0]]
+        if not words:
+            return [], []
+        using = self.lexical.documents_using(" ".join(words))
+        if using & set(info.documents) or not using:
+            return [], []
+        return words, sorted(using)
+
+    def allowed(self, filters: Filters, info: QueryInfo) -> frozenset[str] | None:
+        """The documents a search may return: the filters', or the reviews the question names."""
+        if not filters and info.documents:
+            # A question that names a review is answered from that review.
+            filters = Filters(documents=info.documents)
+        if not filters:
+            return None
+        return frozenset(d for d, m in self.metas.items() if filters.allows(m))
+
+    def rankings(self, query: Query, allowed: frozenset[str] | None) -> dict[str, Ranking]:
+        """Each searcher's ranking, by name, for the retrieval mode in the settings."""
+        n, mode = self.settings.candidates, self.settings.retrieval
+        out: dict[str, Ranking] = {}
+        if mode != "bm25":
+            out["dense"] = self.dense.search(query, n, allowed)
+        if mode != "dense":
+            out["lexical"] = self.lexical.search(query, n, allowed)
+        if mode == "hybrid":
+            # Every named section counts, however many the question names.
+            out["structural"] = self.structural.search(query, self.size, allowed)
+        return out
+
+    def _fuse(self, rankings: dict[str, Ranking]) -> Ranking:
+        dense, lexical = dict(rankings.get("dense", ())), dict(rankings.get("lexical", ()))
+        mode = self.settings.retrieval
+        if mode == "dense":
+            return sorted(dense.items(), key=lambda kv: -kv[1])
+        if mode == "bm25":
+            return sorted(lexical.items(), key=lambda kv: -kv[1])
+        if self.settings.fusion == "convex":
+            return convex(dense, lexical, self.settings.convex_alpha)
+        return rrf(
+            [list(dense), list(lexical), [c for c, _ in rankings["structural"]]],
+            k=self.settings.rrf_k,
+            weights=[1.0, 1.0, self.settings.structural_weight],
+        )
+
+    def search(self, query: Query, k: int, allowed: frozenset[str] | None = None) -> Ranking:
+        """The fused ranking of every searcher, best first (at most `k`)."""
+        return self._fuse(self.rankings(query, allowed))[:k]
+
+    def _is_response(self, chunk: Chunk) -> bool:
+        return "response" in (self.metas[chunk.document].kind or "").lower()
+
+    def _preferred(self, info: QueryInfo, fused: Ranking, chunks: dict[str, Chunk]):
+        """The candidates of the kind the question asks for, in fused order; [] for any kind.
+
+        "How did X respond?" is best answered by the response, not by a briefing that repeats
+        the same recommendation without it; "What was the police asked to do?" by the
+        recommendation made to it, not by its own account of what it has done since.
+        """
+        if info.asks_response:
+            return [cid for cid, _ in fused if cid in chunks and self._is_response(chunks[cid])]
+        if info.asks_recommendation:
+            kinds = ("recommendation", "finding")
+            return [cid for cid, _ in fused if cid in chunks and chunks[cid].kind in kinds]
+        return []
+
+    def hits(self, query: Query, filters: Filters = Filters()) -> list[Hit]:
+        """Candidates fused from dense, lexical and structural rankings, read into Hits."""
+        info = query.info
+        rankings = self.rankings(query, self.allowed(filters, info))
+        fused = self._fuse(rankings)
+        # One read for every candidate's text and vector: the cosine to the question (or, with
+        # a topic, to the topic alone) decides abstention and the passage margin.
+        fetched = self.store.fetch([cid for cid, _ in fused])
+        chunks = {cid: chunk for cid, (chunk, _) in fetched.items()}
+        judge = query.vector if query.support is None else query.support
+        dense_scores = dict(rankings.get("dense", ())) if query.support is None else {}
+        for cid, (_, v) in fetched.items():
+            dense_scores.setdefault(cid, float(v @ judge))
+        preferred = self._preferred(info, fused, chunks)
+        fuses_ranks = self.settings.retrieval == "hybrid" and self.settings.fusion == "rrf"
+        if preferred and fuses_ranks and self.settings.response_weight:
+            fused = prefer(fused, preferred, self.settings.rrf_k, self.settings.response_weight)
+        return self._as_hits(query, fused, chunks, dense_scores, rankings)
+
+    def _as_hits(self, query: Query, fused, chunks, dense_scores, rankings) -> list[Hit]:
+        info, mode = query.info, self.settings.retrieval
+        named = {cid for cid, _ in rankings.get("structural", ())}
+        lex_scores = dict(rankings.get("lexical", ()))
+        words = topic_words(info.topic) if info.documents and not info.refs else []
+        names = self.distinctive_names(query.text) if mode == "hybrid" else []
+        # "Who was the lead reviewer?": a passage naming a person beside the word "reviewer"
+        # may say, however little else of the question it shares.
+        author = "person" in info.facts and mode == "hybrid"
+        return [
+            Hit(
+                chunk=chunks[cid],
+                meta=self.metas[chunks[cid].document],
+                score=score,
+                dense=dense_scores.get(cid),
+                lexical=lex_scores.get(cid),
+                named=cid in named,
+                mentions=(bool(words) and mentions_all(words, _own_text(chunks[cid])))
+                or (bool(names) and mentions_all(names, chunks[cid].text))
+                or (author and facts.names_author(chunks[cid].text, self.common_words)),
+            )
+            for cid, score in fused
+            # A chunk gone from the store since the rankings were made (an ingest switched
+            # generations meanwhile) is left out.
+            if cid in chunks
+        ]

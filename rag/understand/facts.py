@@ -1,0 +1,253 @@
+"""The kind of fact a question asks for (a time, an amount, a person or place, a rating, a
+court outcome), and whether the quotes chosen for it state one.
+
+A passage on the right topic that lacks the fact does not answer the question: "How long …?"
+is not answered by a recommendation that gives no time, nor "Who wrote the review?" by one that
+names nobody. The corpus does not hold the fact, however close its passages are.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Set
+
+from rag.core.text import sentences
+from rag.core.words import words
+
+# Questions whose answer must be a length of time, a deadline or a frequency.
+_ASKS_DURATION = re.compile(
+    r"\bhow (?:long|soon|quickly|often|frequently)\b|\btime ?(?:scales?|frames?)\b"
+    r"|\bhow many (?:minutes|hours|days|working days|weeks|months|years)\b|\bwithin how\b",
+    re.IGNORECASE,
+)
+# Questions whose answer must be an amount: a dose, a sum, a quantity ("amount to" is a verb),
+# a count of things in the world, an average or a share. "How many recommendations …" counts
+# the reviews' own items, which the answer lists; "how much do staff know" asks how well.
+_ASKS_AMOUNT = re.compile(
+    r"\bhow much\b(?!(?:\s+\w+){0,3}?\s+(?:know|knows|knew|understand|understands|aware)\b)"
+    r"|\bdos(?:e|es|age|ages|ing)\b|\bamounts?\b(?!\s+to\b)|\bquantit(?:y|ies)\b"
+    r"|\bhow many\b(?!\s+(?:of\s+the\s+)?(?:recommendations|findings|reviews|actions)\b)"
+    r"|\baverage\b|\bpercentage\b|%|\bper ?cent\b|\bproportion\b|\bstatistics\b",
+    re.IGNORECASE,
+)
+# Duration questions a rate also answers: "how often is safe sleep discussed?" -> "in 93% of …".
+_ASKS_FREQUENCY = re.compile(r"\bhow (?:often|frequently)\b", re.IGNORECASE)
+
+
+_DURATION_WORDS = r"\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty"
+_OFTEN = r"daily|weekly|fortnightly|monthly|quarterly|annually|yearly|biannually"
+# "3 months", "within 24 hours", "ten working days", "every two weeks", "annually"...
+_DURATION = re.compile(
+    rf"\b(?:{_DURATION_WORDS})[\s-]+(?:working[\s-]+|calendar[\s-]+)?"
+    r"(?:minute|hour|day|week|fortnight|month|year)s?\b"
+    rf"|\b(?:{_OFTEN})\b",
+    re.IGNORECASE,
+)
+
+
+# "93%", "93 per cent": how often something happens, as a share of occasions.
+_RATE = re.compile(r"\b\d+(?:\.\d+)?\s*(?:%|per\s*cent\b|percent\b)", re.IGNORECASE)
+# "every 2 months", "annually": how often, which does not say how long or by when.
+_EVERY = re.compile(r"\bevery\s+$", re.IGNORECASE)
+_ADVERB = re.compile(_OFTEN)
+
+
+def _states_time(text: str, frequency: bool) -> bool:
+    for m in _DURATION.finditer(text):
+        says_often = bool(_ADVERB.fullmatch(m.group(0).lower())) or bool(
+            _EVERY.search(text[max(0, m.start() - 8) : m.start()])
+        )
+        if frequency or not says_often:
+            return True
+    return frequency and _RATE.search(text) is not None
+
+
+# A number that is not a year ("Level 3", "2.5 mg", "twice"), or a time or frequency. A number
+# hyphened to a word ("COVID-19") is part of a name, not an amount.
+_AMOUNT = re.compile(
+    r"(?<![A-Za-z]-)\b(?!(?:19|20)\d\d\b)\d+(?:[.,]\d+)?\b"
+    r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|once|twice)\b",
+    re.IGNORECASE,
+)
+
+
+# Who wrote or led a review: answered only by a person's name. "Who should chair the meeting?"
+# asks for a role, which the reviews do give, so only authorship questions are read this way.
+_ASKS_PERSON = re.compile(
+    r"\bwho\s+(?:was|is|were|are)\s+(?:the\s+)?(?:[\w-]+\s+){0,2}?(?:reviewer|author|writer)s?\b"
+    r"|\bwho\s+(?:wrote|authored|conducted|undertook|led|carried\s+out)\s+(?:the|this|that)\s+"
+    r"(?:[\w-]+\s+){0,5}?(?:review|report|scr|lcspr)\b"
+    r"|\bname\s+of\s+the\s+(?:[\w-]+\s+){0,2}?(?:reviewer|author|writer)s?\b"
+    r"|\b(?:reviewer|author)(?:'s|’s)\s+name\b",
+    re.IGNORECASE,
+)
+# The name of a place or person in a case ("What was the name of the unit she stayed in?"),
+# which reviews leave out. A programme's or system's name may be one word ("ICON"), so those
+# are left to the topic.
+_ASKS_NAME = re.compile(
+    r"\bnames?\s+of\s+(?:the|her|his|their|that|this|a|an)\b"
+    r"(?!(?:\s+[\w-]+){0,4}?\s+(?:programmes?|programs?|systems?|tools?|protocols?|polic(?:y|ies)"
+    r"|guidance|procedures?|schemes?|apps?|assessments?|forms?|frameworks?|models?|pathways?"
+    r"|initiatives?|campaigns?|projects?|courses?|training|reviews?|reports?)\b)",
+    re.IGNORECASE,
+)
+# An inspection grade: "What Ofsted rating did … get?", "How was it judged by CQC?". "Rate"
+# and "judgement" are left out: "the inspection and the rate of referrals", "professional
+# judgement" ask about something else.
+_ASKS_RATING = re.compile(
+    r"^(?=.*\b(?:ofsted|cqc|inspection|inspectorate)\b)"
+    r"(?=.*\b(?:rating|rated|grade|graded|grading|judged)\b)",
+    re.IGNORECASE | re.DOTALL,
+)
+# A criminal outcome. "Sentence" alone is left out: "sum it up in one sentence" is not one.
+_ASKS_VERDICT = re.compile(
+    r"\b(?:convict(?:ed|ion|ions)?|sentenced|jail(?:ed)?|imprison(?:ed|ment)|prosecut\w*|acquitt\w*"
+    r"|verdict|pleaded\s+guilty|found\s+guilty|criminal\s+charges?|charged\s+with)\b"
+    r"|\b(?:prison|custodial|jail|criminal)\s+sentences?\b"
+    r"|\bwhat\s+sentences?\s+(?:did|was|were|has|have|had)\b(?!\s+the\s+reviews?\b)"
+    r"|\bsentences?\s+(?:were\s+|was\s+)?(?:handed|given|passed|imposed|received)\b",
+    re.IGNORECASE,
+)
+
+# What an abbreviation stands for: answered only where a passage spells it out.
+_ASKS_EXPANSION = re.compile(
+    r"\bstands?\s+for\b|\bshort\s+for\b|\b(?:acronym|initials)\b|\bspel(?:t|led)\s+out\b",
+    re.IGNORECASE,
+)
+
+# The parts of a named thing: "What are the four ICON messages?", "the stages of the HIPS
+# escalation policy". Reviews often name such a thing without setting out its parts, and a
+# passage that only names it does not answer. "What are the steps a GP should take?" names
+# nothing and is left to the topic.
+_PARTS = r"(messages|steps|stages|criteria|principles|elements|components)"
+_NAMED = r"(?:\d+|(?i:two|three|four|five|six|seven|eight|nine|ten)|[A-Z][\w&-]*[A-Z][\w&-]*)"
+_ASKS_PARTS = re.compile(
+    rf"\b(?i:what\s+(?:are|were)\s+the)\s+(?:{_NAMED}\s+){{1,3}}(?:[\w-]+\s+)?(?i:{_PARTS})\b"
+    rf"|\b(?i:{_PARTS})\s+(?i:of|in)\s+(?i:the\s+)?{_NAMED}\b"
+)
+
+_ASKS = {
+    "duration": _ASKS_DURATION,
+    "amount": _ASKS_AMOUNT,
+    "frequency": _ASKS_FREQUENCY,
+    "person": _ASKS_PERSON,
+    "name": _ASKS_NAME,
+    "rating": _ASKS_RATING,
+    "verdict": _ASKS_VERDICT,
+    "expansion": _ASKS_EXPANSION,
+    "parts": _ASKS_PARTS,
+}
+
+
+# Whether someone should say how long: "Shouldn't they be telling us how long that would
+# take?" asks whether the plan should give a timescale, which a passage calling for one
+# answers without stating it. "Should it stay open, and for how long?" still asks for a time.
+_OBLIGATION = re.compile(
+    r"^(?:(?:and|but|so)\s+)?(?:should|shouldn't|shouldn’t|must|mustn't|ought|need|needn't)\b",
+    re.IGNORECASE,
+)
+_REPORTED = re.compile(
+    r"\b(?:tell|telling|say|saying|set(?:ting)?\s+out|specify|specifying|explain|explaining"
+    r"|state|stating|record|recording)\b.*",
+    re.IGNORECASE | re.DOTALL,
+)
+_NUMBERS = {"duration", "amount", "frequency"}
+
+
+def _direct(question: str) -> str:
+    """The question without what an obligation sentence says someone should report."""
+    return " ".join(
+        _REPORTED.sub("", s) if _OBLIGATION.match(s) else s for s in sentences(question)
+    )
+
+
+def asked(question: str) -> tuple[str, ...]:
+    """The kinds of fact the question asks for: duration, amount, frequency, person, name,
+    rating, verdict, expansion (what an abbreviation stands for), parts (of a named thing)."""
+    direct = _direct(question)
+    return tuple(
+        kind
+        for kind, pattern in _ASKS.items()
+        if pattern.search(direct if kind in _NUMBERS else question)
+    )
+
+
+_CALENDAR = words("months") | words("days")
+# Two capitalised words in a row, overlapping ("In Edi Carmi" holds "Edi Carmi").
+_TITLE_PAIR = re.compile(r"(?=\b([A-Z][a-z]+)\s+([A-Z][a-z]+)\b)")
+_ROLE = re.compile(r"\b(?:reviewers?|authors?)\b", re.IGNORECASE)
+
+
+def names_person(text: str, common: Set[str]) -> bool:
+    """Whether the text holds a person's or a place's name: two capitalised words the corpus
+    never writes in lower case ("Alex Walters"), not a body ("Southampton Safeguarding …"), a
+    date, or a generic name ("the Mother and Baby Unit")."""
+    return any(
+        all(w.lower() not in common and w.lower() not in _CALENDAR for w in m.groups())
+        for m in _TITLE_PAIR.finditer(text)
+    )
+
+
+def names_author(text: str, common: Set[str]) -> bool:
+    """Whether the text names a person and speaks of a reviewer or author: it may say who wrote
+    a review, however little its wording shares with the question."""
+    return _ROLE.search(text) is not None and names_person(text, common)
+
+
+_GRADE = r"(?:outstanding|good|requires\s+improvement|inadequate)"
+_STATES_RATING = re.compile(
+    rf"\b(?:rated|judged|graded|rating|grade|judge?ment)\b[^.]{{0,40}}\b{_GRADE}\b"
+    rf"|\b{_GRADE}\b[^.]{{0,20}}\b(?:rating|grade|judge?ment)\b",
+    re.IGNORECASE,
+)
+_STATES_VERDICT = re.compile(
+    r"\b(?:convicted|conviction|sentenced|imprisoned|imprisonment|jailed|custodial|acquitted"
+    r"|pleaded\s+guilty|found\s+guilty|prison|prosecuted|prosecution)\b",
+    re.IGNORECASE,
+)
+
+
+def names_parts(text: str, question: str) -> bool:
+    """Whether the text speaks of the parts the question asks for ("messages", "stages")."""
+    m = _ASKS_PARTS.search(question)
+    part = (m.group(1) or m.group(2)).lower() if m else ""
+    # "criteria" -> "criteri" also finds "criterion"; "messages" -> "message".
+    return bool(part) and re.search(rf"\b{part[:-1]}", text, re.IGNORECASE) is not None
+
+
+_ABBREVIATION = re.compile(r"\b[A-Z]{2,8}\b")
+_LINKS = words("initials_links")
+
+
+def spells_out(text: str, question: str) -> bool:
+    """Whether the text spells out an abbreviation of the question: "… Inquiry Group (LIG)",
+    or words whose initials make it ("Family Nurse Partnership" for FNP)."""
+    initials = "".join(w[0].upper() for w in re.findall(r"[\w&]+", text) if w.lower() not in _LINKS)
+    return any(f"({a})" in text or a in initials for a in set(_ABBREVIATION.findall(question)))
+
+
+def _states_amount(text: str) -> bool:
+    return bool(_AMOUNT.search(text) or _DURATION.search(text))
+
+
+def fact_tests(
+    kinds: Iterable[str], common: Set[str], question: str = ""
+) -> dict[str, Callable[[str], bool]]:
+    """For each kind of fact asked, a test of whether a text states it.
+
+    `common` is the corpus's lower-case words, which tell a person's name from other words.
+    """
+    kinds = set(kinds)
+    tests = {
+        "duration": lambda t: _states_time(t, "frequency" in kinds),
+        "amount": _states_amount,
+        # Person questions ask who wrote or led a review, so the text must name a person as
+        # its reviewer or author, not any capitalised pair.
+        "person": lambda t: names_author(t, common),
+        "name": lambda t: names_person(t, common),
+        "rating": lambda t: _STATES_RATING.search(t) is not None,
+        "verdict": lambda t: _STATES_VERDICT.search(t) is not None,
+        "expansion": lambda t: spells_out(t, question),
+        "parts": lambda t: names_parts(t, question),
+    }
+    return {kind: test for kind, test in tests.items() if kind in kinds}

@@ -218,3 +218,49 @@ def test_a_file_that_is_not_a_word_document_is_a_clear_error(tmp_path):
     path.write_bytes(b"this is not a zip file at all")
     with pytest.raises(CorruptDocument, match="broken.docx"):
         read_document(path, {}, Settings())
+
+
+def _role_texts(chunk) -> list[tuple[str, str]]:
+    return [(r, chunk.text[a - chunk.start : b - chunk.start].strip()) for a, b, r in chunk.roles]
+
+
+def test_each_span_of_an_item_has_its_role():
+    r2 = [c for c in _chunks(LEARNING_POINTS) if c.section.endswith("R2")][0]
+    roles = _role_texts(r2)
+    assert [r for r, _ in roles] == ["recommendation", "response", "progress"]
+    # The spans cover the chunk: every offset has a role.
+    assert all(r2.role_at(o) != "other" for o in range(r2.start, r2.end))
+    assert roles[0][1] == "R2: " + r2.rec_text  # the label is part of the item
+    assert roles[1][1].startswith("Response") and "Briefings on escalation" in roles[1][1]
+    assert roles[2][1].startswith("Progress rating: Amber")
+
+
+SECTION_ROLES = """# Review of Child T
+
+## Background
+
+T lived with her mother and two brothers.
+
+## What went well
+
+The school nurse saw T every week and wrote down what T said.
+
+## Reflective questions
+
+How do you record what a child tells you in their own words?
+"""
+
+
+def test_a_part_named_by_its_heading_gives_its_text_that_role():
+    by_section = {c.section: {r for _, _, r in c.roles} for c in _chunks(SECTION_ROLES)}
+    assert by_section["Background"] == {"background"}
+    assert by_section["What went well"] == {"good_practice"}
+    assert by_section["Reflective questions"] == {"reflective_question"}
+
+
+def test_roles_survive_the_index(tmp_path):
+    from rag.index.records import chunk_from_record, chunk_metadata
+
+    r2 = [c for c in _chunks(LEARNING_POINTS) if c.section.endswith("R2")][0]
+    md = chunk_metadata(r2, DocMeta("synthetic", "Synthetic review"))
+    assert chunk_from_record(r2.id, r2.text, md).roles == r2.roles

@@ -74,6 +74,15 @@ class DuplicateDocument(DocumentError):
     reason = "same content as another document"
 
 
+class CatalogError(RagError):
+    """A catalog file, or one of its entries, that cannot be used as written."""
+
+    def __init__(self, path: str, detail: str):
+        self.path = path
+        self.detail = detail
+        super().__init__(f"{path}: {detail}")
+
+
 class LLMUnavailable(RagError):
     """The configured language model could not be reached; answers fall back to extractive."""
 

@@ -74,6 +74,15 @@ def kind_of(word: str) -> str:
     return _word_kinds().get(low) or _short_kinds().get(low) or "recommendation"
 
 
+def written(m: re.Match[str]) -> str:
+    """A match of `pattern()` written in one form: "rec 4" and "R4" -> "Recommendation 4"."""
+    kind = kind_of(m["word"] or m["short"])
+    token = m["num"] if m["word"] else m["snum"]
+    if token.isalpha():
+        token = token.upper() if numbers.roman(token.lower()) else token.title()
+    return f"{_table()['items'][kind]['name']} {token}"
+
+
 def chunk_kind(kind: str) -> str:
     """The chunk kind of an item kind's section ("learning" -> "finding")."""
     return _table()["items"].get(kind, {}).get("chunk", "other")

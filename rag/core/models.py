@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class DocMeta:
-    """Catalog metadata of one document; `id` is the file stem."""
+    """A document's metadata, from the catalog or read from its text; `id` is the file stem."""
 
     id: str
     title: str
@@ -20,6 +20,9 @@ class DocMeta:
     source: str | None = None
     # Names people use for the review in questions, e.g. "Child P" or "NAI".
     aliases: tuple[str, ...] = ()
+    author: str | None = None
+    # The fields read from the document's text because the catalog did not set them.
+    inferred: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,13 @@ class Chunk:
     # Words that belong with the chunk but sit elsewhere in the text, e.g. a table row's column
     # names with its other cells; searched, never quoted.
     context: str = ""
+    # (start, end, role) document spans covering the chunk: "recommendation", "finding",
+    # "response", "progress", "background", "learning", "good_practice", "reflective_question"...
+    roles: tuple[tuple[int, int, str], ...] = ()
+
+    def role_at(self, offset: int) -> str:
+        """The role of the span holding document offset `offset` ("other" when none does)."""
+        return next((r for a, b, r in self.roles if a <= offset < b), "other")
 
     @property
     def rec_text(self) -> str:

@@ -15,7 +15,7 @@ import numpy as np
 from rag.core.errors import DuplicateDocument
 from rag.core.models import Chunk, DocMeta, Document
 
-_DOC_FIELDS = ("title", "partnership", "review", "review_type", "kind", "year", "source")
+_DOC_FIELDS = ("title", "partnership", "review", "review_type", "kind", "year", "source", "author")
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,8 @@ def chunk_metadata(chunk: Chunk, meta: DocMeta) -> dict:
         "rec_start": chunk.rec_start,
         "rec_end": chunk.rec_end,
         "context": chunk.context or None,
+        # Chroma metadata holds scalars only, so the spans travel as JSON.
+        "roles": json.dumps(chunk.roles) if chunk.roles else None,
         "partnership": meta.partnership,
         "review": meta.review,
         "doc_kind": meta.kind,
@@ -129,13 +131,15 @@ def chunk_from_record(cid: str, text: str, md: dict) -> Chunk:
         rec_start=md.get("rec_start"),
         rec_end=md.get("rec_end"),
         context=md.get("context", ""),
+        roles=tuple((a, b, r) for a, b, r in json.loads(md.get("roles", "[]"))),
     )
 
 
 def chunking_digest(chunks: Sequence[Chunk]) -> str:
     """A hash of how a document was chunked: a change in the chunker re-indexes it."""
     key = "\x1e".join(
-        f"{c.id}\x1f{c.kind}\x1f{c.rec_start}\x1f{c.rec_end}\x1f{c.context}" for c in chunks
+        f"{c.id}\x1f{c.kind}\x1f{c.rec_start}\x1f{c.rec_end}\x1f{c.context}\x1f{c.roles}"
+        for c in chunks
     )
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
@@ -145,6 +149,7 @@ def doc_metadata(doc: Document, digest: str, chunks: Sequence[Chunk] = ()) -> di
     md = {k: v for k, v in asdict(doc.meta).items() if k in _DOC_FIELDS and v is not None}
     # Chroma metadata holds scalars only, so the alias list travels as JSON.
     md["aliases"] = json.dumps(list(doc.meta.aliases))
+    md["inferred"] = json.dumps(list(doc.meta.inferred))
     return md | {
         "path": doc.path,
         "page_starts": json.dumps(doc.page_starts),
@@ -156,7 +161,9 @@ def doc_metadata(doc: Document, digest: str, chunks: Sequence[Chunk] = ()) -> di
 def meta_from_record(doc_id: str, md: dict) -> DocMeta:
     """A document's catalog metadata from its Chroma record."""
     aliases = tuple(json.loads(md.get("aliases", "[]")))
-    return DocMeta(id=doc_id, aliases=aliases, **{k: md.get(k) for k in _DOC_FIELDS})
+    inferred = tuple(json.loads(md.get("inferred", "[]")))
+    fields = {k: md.get(k) for k in _DOC_FIELDS}
+    return DocMeta(id=doc_id, aliases=aliases, inferred=inferred, **fields)
 
 
 def sentence_id(chunk_id: str, start: int, end: int) -> str:

@@ -14,6 +14,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from rag.core import items
 from rag.core.models import Chunk, Document
 from rag.core.settings import Settings
+from rag.ingest.roles import span_roles
 from rag.ingest.tables import table_rows
 
 SEP = " › "
@@ -396,6 +397,14 @@ def chunk_document(doc: Document, settings: Settings) -> list[Chunk]:
                         rec_start=rec_start,
                         rec_end=rec_end,
                         context=sec.context,
+                        roles=span_roles(
+                            text,
+                            start,
+                            end,
+                            sec.kind,
+                            section,
+                            None if rec_start is None else (rec_start, rec_end),
+                        ),  # fmt: skip
                     )
                 )
     return chunks

@@ -8,8 +8,6 @@ table or two text columns, which are then rebuilt from the fragments' positions.
 
 from __future__ import annotations
 
-import contextlib
-import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass, replace

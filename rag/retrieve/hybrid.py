@@ -11,6 +11,7 @@ from rag.core.models import Chunk, ChunkRef, DocMeta, Filters, Hit
 from rag.core.settings import Settings
 from rag.index.records import search_text
 from rag.index.store import Store
+from rag.ingest.roles import own_roles
 from rag.retrieve import structural
 from rag.retrieve.base import ChunkTable, Query, Ranking
 from rag.retrieve.dense import DenseSearcher
@@ -37,14 +38,13 @@ def _release_freed_heap() -> None:
         ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
 
 
-# Kinds of passage whose whole text is the review's own learning, not an agency's response.
-_OWN_WORDS = {"key_themes", "key_learning", "good_practice", "background"}
-
-
 def _own_text(c: Chunk) -> str:
-    """The review's own words in a passage: its recommendation or finding, or a whole passage
-    of key themes, learning points, good practice or background; nothing of a response."""
-    return c.rec_text or (c.text if c.kind in _OWN_WORDS else "")
+    """The review's own words in a passage: its recommendation or finding, its learning, good
+    practice or background; nothing of a response or a progress report."""
+    if not c.roles:
+        return c.rec_text
+    own = own_roles()
+    return " ".join(c.text[a - c.start : b - c.start] for a, b, r in c.roles if r in own)
 
 
 def _names_text(m: DocMeta) -> str:
@@ -169,7 +169,12 @@ class Retriever:
         return self._fuse(self.rankings(query, allowed))[:k]
 
     def _is_response(self, chunk: Chunk) -> bool:
-        return "response" in (self.metas[chunk.document].kind or "").lower()
+        # A response document, or a passage mostly given to what an agency says it did.
+        said = sum(b - a for a, b, r in chunk.roles if r == "response")
+        return (
+            "response" in (self.metas[chunk.document].kind or "").lower()
+            or 2 * said > chunk.end - chunk.start
+        )
 
     def _preferred(self, info: QueryInfo, fused: Ranking, chunks: dict[str, Chunk]):
         """The candidates of the kind the question asks for, in fused order; [] for any kind.

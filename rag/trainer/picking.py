@@ -75,16 +75,31 @@ class Pick:
     rank: float
 
 
+# A briefing's four parts, from the role of the span a sentence sits in (rag/ingest/roles.py).
+_BRIEFING_PART = {
+    "introduction": "introduction",
+    "background": "introduction",
+    "recommendation": "recommendation",
+    "finding": "learning",
+    "learning": "learning",
+    "good_practice": "learning",
+    "response": "response",
+    "progress": "response",
+}
+
+
 def role(match: Match, sentence: Sentence) -> str:
     """What a sentence is in its review: introduction, recommendation, response or learning."""
-    kind = match.hit.chunk.kind
-    if kind in _INTRO_KINDS:
+    chunk = match.hit.chunk
+    if chunk.kind in _INTRO_KINDS:
         return "introduction"
-    if sentence.in_rec:
-        return "recommendation"
-    if kind in _LEARNING_KINDS:
-        return "learning"
-    return "other" if kind == "other" else "response"
+    if not chunk.roles:  # an index written before spans had roles
+        if sentence.in_rec:
+            return "recommendation"
+        if chunk.kind in _LEARNING_KINDS:
+            return "learning"
+        return "other" if chunk.kind == "other" else "response"
+    return _BRIEFING_PART.get(chunk.role_at(sentence.start), "other")
 
 
 def source_of(match: Match) -> Source:

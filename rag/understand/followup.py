@@ -127,8 +127,8 @@ def find_reference(text: str) -> str | None:
     """The first recommendation or finding named in `text`, e.g. 'Recommendation 3'."""
     for m in REFERENCE.finditer(text):
         if items.read(m):
-            # As the question writes it ("R1", "Learning point 2"), which the sections also use.
-            return " ".join(m.group(0).split())
+            # One form for every way of writing it; sections are found by the same grammar.
+            return items.written(m)
     return None
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from rag.answer import gates
 from rag.answer.compose import Candidate, compose, scored_spans
 from rag.answer.verify import verify_quote
-from rag.core.errors import DocumentError, IndexMissing, InvalidQuestion, LLMUnavailable
+from rag.core.errors import CatalogError, DocumentError, IndexMissing, LLMUnavailable
 from rag.core.models import Answer, Chunk, DocMeta, Document, Filters, Hit
 from rag.core.settings import Settings
 from rag.index.inventory import CorpusInfo, describe
@@ -66,6 +66,9 @@ class IngestReport:
     documents: int
     chunks: int
     failures: tuple[DocumentError, ...] = field(default=())
+    catalog_problems: tuple[CatalogError, ...] = field(default=())
+    # Documents added or replaced this run with some metadata read from their own text.
+    inferred: tuple[DocMeta, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -136,11 +139,14 @@ class Assistant:
             batch=self.settings.ingest_batch,
         )
         # Readers notice the new generation themselves (see `retriever`); nothing to reset.
+        changed = {*report.added, *report.replaced}
         return IngestReport(
             sync=report,
             documents=len(loaded.documents) - len(report.duplicates),
             chunks=sum(len(c) for _, _, c in prepared),
             failures=loaded.failures + report.duplicates,
+            catalog_problems=loaded.catalog_problems,
+            inferred=tuple(d.meta for d in loaded.documents if d.id in changed and d.meta.inferred),
         )
 
     def _quotable(self, chunk: Chunk) -> list[tuple[int, int]]:

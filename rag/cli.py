@@ -58,7 +58,10 @@ def ingest_cmd(settings: Settings, paths: tuple[Path, ...], keep_going: bool) ->
     except RagError as exc:
         _fail(str(exc))
     _print_ingest_summary(report)
-    if report.failures and not keep_going:
+    _print_inferred(report.inferred, settings)
+    for problem in report.catalog_problems:
+        click.echo(f"catalog: {problem}", err=True)
+    if (report.failures or report.catalog_problems) and not keep_going:
         sys.exit(1)
 
 
@@ -109,6 +112,35 @@ def _print_ingest_summary(report) -> None:
         f"index: {s.chunks_total} chunks ({s.chunks_embedded} embedded this run, "
         f"{s.chunks_reused} reused)" + ("" if s.wrote else "; nothing written")
     )
+
+
+_SHOWN = (
+    ("title", "title"),
+    ("partnership", "partnership"),
+    ("review", "review"),
+    ("review_type", "review type"),
+    ("kind", "kind"),
+    ("year", "year"),
+    ("author", "author"),
+    ("aliases", "aliases"),
+)
+
+
+def _print_inferred(metas, settings: Settings) -> None:
+    """What was read from each new document's own text, so a wrong guess is caught early."""
+    for meta in metas:
+        click.echo(f"read from the text of {meta.id} (not in {settings.catalog_file}):")
+        for name, label in _SHOWN:
+            value = getattr(meta, name)
+            value = ", ".join(value) if isinstance(value, tuple) else value
+            if name in meta.inferred:
+                click.echo(f"  {label + ':':<13} {value}")
+        missing = [label for name, label in _SHOWN if not getattr(meta, name)]
+        if missing:
+            click.echo(f"  {'not found:':<13} {', '.join(missing)}")
+    if metas:
+        where = settings.corpus_dir / settings.catalog_file
+        click.echo(f"correct any of these with an entry in {where}")
 
 
 def _questions(batch: Path) -> Iterator[tuple[str | None, str]]:

@@ -7,9 +7,10 @@ import re
 import pytest
 
 from rag.ingest import pdf
+from rag.ingest.catalog import load_catalog
 from rag.ingest.chunking import chunk_document
 from rag.ingest.pdf import Line
-from rag.ingest.reading import load_catalog, read_document
+from rag.ingest.reading import read_document
 from rag.ingest.tables import table_rows
 from tests.conftest import CORPUS, make_settings
 from tests.pdf_factory import HEADER, write_layout, write_lines, write_pages
@@ -29,7 +30,7 @@ def child_p(tmp_path_factory):
     out = tmp / f"{CHILD_P.stem}.pdf"
     pages = write_lines(CHILD_P.read_text(encoding="utf-8"), out)
     settings = make_settings(tmp)
-    catalog = load_catalog(settings.corpus_dir, settings.catalog_file)
+    catalog = load_catalog(settings.corpus_dir, settings.catalog_file).entries
     md = read_document(CHILD_P, catalog, settings)
     as_pdf = read_document(out, catalog, settings)
     return settings, md, as_pdf, pages

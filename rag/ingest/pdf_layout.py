@@ -49,6 +49,7 @@ FURNITURE_GAP = 2.5
 BOLD_SHARE = 0.8
 _LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "\u00a0": " "})
 
+
 @dataclass(frozen=True)
 class Line:
     """One text line: baseline height, size and x extent (None: unknown), weight, and its role."""

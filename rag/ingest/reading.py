@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import re
-import tomllib
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,12 +12,12 @@ from pypdf import PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
 from rag.core import errors, word
-from rag.core.models import DocMeta, Document
+from rag.core.models import Document
 from rag.core.settings import Settings
 from rag.ingest import pdf
+from rag.ingest.catalog import document_meta, load_catalog
 
 SUPPORTED = (".md", ".txt", ".pdf", ".docx")
-_HEADING = re.compile(r"^[#\s]*(.+?)[*_\s:]*$")
 
 
 @dataclass(frozen=True)
@@ -30,15 +28,21 @@ class Loaded:
     failures: tuple[errors.DocumentError, ...] = field(default=())
     # Folders that were scanned whole: indexed documents from there that are gone get removed.
     scanned_dirs: tuple[str, ...] = field(default=())
+    catalog_problems: tuple[errors.CatalogError, ...] = field(default=())
+    # The corpus folder that stored paths are relative to.
+    corpus_dir: str = "."
 
     def removable(self, doc_id: str, path: str) -> bool:
         """Whether an indexed document is gone: its file left a folder that was scanned whole.
 
         A file still there but unreadable this time (say, half-copied) keeps its indexed version.
         """
-        if not path or Path(path).exists():
+        if not path:
             return False
-        resolved = str(Path(path).resolve())
+        where = Path(self.corpus_dir) / path  # an absolute `path` stays as it is
+        if where.exists():
+            return False
+        resolved = str(where.resolve())
         return any(resolved.startswith(d.rstrip("/") + "/") for d in self.scanned_dirs)
 
 
@@ -48,19 +52,6 @@ class Progress:
 
     files: Callable[[int, int], None] = lambda done, total: None
     chunks: Callable[[int, int], None] = lambda done, total: None
-
-
-def load_catalog(corpus_dir: Path, name: str) -> dict[str, DocMeta]:
-    """Catalog entries by document id; a missing catalog is an empty one."""
-    path = corpus_dir / name
-    if not path.exists():
-        return {}
-    with path.open("rb") as fh:
-        raw = tomllib.load(fh)
-    return {
-        doc_id: DocMeta(id=doc_id, **(fields | {"aliases": tuple(fields.get("aliases", ()))}))
-        for doc_id, fields in raw.items()
-    }
 
 
 def discover(paths: Iterable[Path]) -> Iterator[Path]:
@@ -77,14 +68,6 @@ def discover(paths: Iterable[Path]) -> Iterator[Path]:
 def content_hash(text: str) -> str:
     """A stable hash of a document's stored text."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _title_from_text(text: str, fallback: str) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            m = _HEADING.match(line.replace("**", ""))
-            return m.group(1).strip() if m else line.strip()
-    return fallback
 
 
 def _read_text(path: Path) -> tuple[str, tuple[int, ...]]:
@@ -134,7 +117,9 @@ def _has_eof_marker(path: Path) -> bool:
         return b"%%EOF" in fh.read()
 
 
-def read_document(path: Path, catalog: dict[str, DocMeta], settings: Settings) -> Document:
+def read_document(
+    path: Path, catalog: Mapping[str, Mapping[str, object]], settings: Settings
+) -> Document:
     """Read one file into a Document, or raise a DocumentError saying why not."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
@@ -148,9 +133,19 @@ def read_document(path: Path, catalog: dict[str, DocMeta], settings: Settings) -
     text, page_starts = readers.get(suffix, _read_text)(path)
     if not text.strip():
         raise errors.EmptyDocument(str(path))
-    meta = catalog.get(path.stem) or DocMeta(id=path.stem, title=_title_from_text(text, path.stem))
-    # Absolute, so a later run from another folder still knows whether the file is gone.
-    return Document(meta=meta, text=text, path=str(path.resolve()), page_starts=page_starts)
+    meta = document_meta(path.stem, text, catalog.get(path.stem))
+    where = stored_path(path, settings.corpus_dir)
+    return Document(meta=meta, text=text, path=where, page_starts=page_starts)
+
+
+def stored_path(path: Path, corpus_dir: Path) -> str:
+    """Where the index records a file: relative to the corpus folder when it is inside it, so a
+    copied or moved project still knows its documents; otherwise absolute."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(corpus_dir.resolve()).as_posix()
+    except ValueError:
+        return str(resolved)
 
 
 def load(
@@ -169,7 +164,7 @@ def load(
     for n, path in enumerate(files, start=1):
         progress(n - 1, len(files))
         try:
-            doc = read_document(path, catalog, settings)
+            doc = read_document(path, catalog.entries, settings)
         except errors.DocumentError as exc:
             failures.append(exc)
             continue
@@ -187,4 +182,5 @@ def load(
         docs.append(doc)
     progress(len(files), len(files))
     dirs = tuple(str(p.resolve()) for p in paths if p.is_dir())
-    return Loaded(tuple(docs), tuple(failures), dirs)
+    corpus = str(settings.corpus_dir.resolve())
+    return Loaded(tuple(docs), tuple(failures), dirs, catalog.problems, corpus)

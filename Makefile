@@ -51,8 +51,10 @@ browser-deps:
 test: install-test browser-deps
 	$(PY) -m pytest -q
 
+# The gate: the shipped gold set, then the layout zoo (fictional reviews with no catalog entry).
 gate: install-test
 	$(PY) -m evals.run --gate
+	$(PY) -m evals.zoo_run --gate --no-baseline
 
 lint: install-test
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

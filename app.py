@@ -6,6 +6,7 @@ All document and user text goes through `ui.md_escape`, so it shows as text, nev
 from __future__ import annotations
 
 from contextlib import nullcontext
+from pathlib import Path
 
 import streamlit as st
 
@@ -126,7 +127,7 @@ def render_answer(turn: dict, assistant: Assistant, info: CorpusInfo, store: Fee
         for c in answer.citations:
             st.markdown("> " + esc(ui.card(c).quote) + f" **[{c.n}]**")
         if summary := ui.check_summary(answer):
-            st.info(esc(summary), icon="🔎")
+            st.info(esc(summary))
         for note in answer.notes:
             st.caption(esc(note))
         st.markdown("**Sources**")
@@ -233,9 +234,8 @@ def new_turn(assistant: Assistant, question: str, turns: list[dict], filters: Fi
 
 
 def main() -> None:
-    st.set_page_config(page_title="Learning from safeguarding reviews", page_icon="📘")
     st.title("Learning from safeguarding reviews")
-    st.info(ui.NOTICE, icon="ℹ️")
+    st.info(ui.NOTICE)
     settings = Settings()
     assistant = load_assistant(settings, settings.model_dump_json())
     if assistant.generation() is None:
@@ -273,4 +273,14 @@ def main() -> None:
         render_turn(turn, assistant, info, store)
 
 
-main()
+# Not "pages/": Streamlit would list that folder itself and ignore st.navigation.
+PAGES = Path(__file__).resolve().parent / "views"
+st.set_page_config(page_title="Learning from safeguarding reviews", page_icon="📘")
+st.navigation(
+    [
+        st.Page(main, title="Chat", url_path="chat", default=True),
+        st.Page(PAGES / "library.py", title="Library", url_path="library"),
+        st.Page(PAGES / "briefing_builder.py", title="Briefing builder"),
+        st.Page(PAGES / "theme_explorer.py", title="Theme explorer"),
+    ]
+).run()

@@ -214,9 +214,10 @@ class Assistant:
 
     def document(self, doc_id: str) -> Document:
         """The stored document (text and page starts); an empty one if it is not indexed."""
+        store = self.retriever.store  # first: a new generation empties the cache below
         with self._lock:
             if doc_id not in self._docs:
-                doc = self.retriever.store.document(doc_id)
+                doc = store.document(doc_id)
                 self._docs[doc_id] = doc or Document(DocMeta(doc_id, doc_id), "")
             return self._docs[doc_id]
 

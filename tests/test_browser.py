@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -42,20 +43,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(settings, pipeline, tmp_path_factory):
-    """The app served by `streamlit run` against the session's test index."""
-    tmp = tmp_path_factory.mktemp("browser")
+@contextmanager
+def serve(tmp: Path, **env_vars: str):
+    """`streamlit run app.py` on a free port with these RAG_* settings; yields its URL."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env |= {
-        "RAG_VECTORSTORE_DIR": str(settings.vectorstore_dir),
-        "RAG_CORPUS_DIR": str(settings.corpus_dir),
-        "RAG_FEEDBACK_DB": str(tmp / "feedback.sqlite3"),
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "ANONYMIZED_TELEMETRY": "False",
-    }
+    } | env_vars
     log = (tmp / "streamlit.log").open("w")
     cmd = [
         sys.executable,
@@ -72,19 +69,7 @@ def server(settings, pipeline, tmp_path_factory):
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited: {(tmp / 'streamlit.log').read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("streamlit did not become healthy within 120 s")
-            time.sleep(0.5)
+        _wait_healthy(proc, url, tmp)
         yield url
     finally:
         proc.terminate()
@@ -94,6 +79,35 @@ def server(settings, pipeline, tmp_path_factory):
             proc.kill()
             proc.wait()
         log.close()
+
+
+def _wait_healthy(proc, url: str, tmp: Path) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"streamlit exited: {(tmp / 'streamlit.log').read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail("streamlit did not become healthy within 120 s")
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def server(settings, pipeline, tmp_path_factory):
+    """The app served by `streamlit run` against the session's test index."""
+    tmp = tmp_path_factory.mktemp("browser")
+    with serve(
+        tmp,
+        RAG_VECTORSTORE_DIR=str(settings.vectorstore_dir),
+        RAG_CORPUS_DIR=str(settings.corpus_dir),
+        RAG_FEEDBACK_DB=str(tmp / "feedback.sqlite3"),
+    ) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

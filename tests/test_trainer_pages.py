@@ -14,8 +14,8 @@ from rag.trainer.briefing import NOTICE, POINTS
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
-BRIEFING_PAGE = str(ROOT / "pages" / "1_Briefing_builder.py")
-THEMES_PAGE = str(ROOT / "pages" / "2_Theme_explorer.py")
+BRIEFING_PAGE = str(ROOT / "views" / "briefing_builder.py")
+THEMES_PAGE = str(ROOT / "views" / "theme_explorer.py")
 TIMEOUT = 600
 # A rendered quote: “text” [n], with the page's markdown escapes.
 _QUOTE = re.compile(

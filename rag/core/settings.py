@@ -15,7 +15,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", frozen=True)
 
     corpus_dir: Path = Field(
-        Path("corpus"), description="Folder of review documents (.md, .txt, .pdf) and catalog.toml."
+        Path("corpus"),
+        description="Folder of review documents (.md, .txt, .pdf, .docx) and catalog.toml.",
     )
     catalog_file: str = Field(
         "catalog.toml", description="Name of the metadata catalog inside corpus_dir."
@@ -190,6 +191,11 @@ class Settings(BaseSettings):
         "template's `fits` for the template to be used.",
     )
     max_question_chars: int = Field(2000, description="Longest question accepted, in characters.")
+    admin_password: SecretStr | None = Field(
+        None,
+        description="When set, the Library page asks for it before any change (upload, "
+        "correct, replace, remove); reading stays open. Unset: anyone at the app may change it.",
+    )
     feedback_db: Path = Field(
         Path("var/feedback.sqlite3"),
         description="SQLite file for user feedback; kept outside vectorstore_dir.",

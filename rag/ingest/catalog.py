@@ -3,6 +3,9 @@ what is read from each document's own text, field by field."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -89,3 +92,57 @@ def document_meta(doc_id: str, text: str, given: Mapping[str, object] | None = N
         read["aliases"] = (str(given["review"]),)
     inferred = tuple(k for k in read if k not in given)
     return DocMeta(id=doc_id, **(read | given), inferred=inferred)  # type: ignore[arg-type]
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | str | list | tuple):
+        raise ValueError(f"a catalog value must be text, a whole number or a list: {value!r}")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(str(v)) for v in value) + "]"
+    # JSON's string escapes are valid TOML basic-string escapes once control characters
+    # (which TOML forbids raw) are gone.
+    return json.dumps("".join(ch for ch in value if ch >= " " and ch != "\x7f"), ensure_ascii=False)
+
+
+def _header(doc_id: str) -> str:
+    bare = re.fullmatch(r"[A-Za-z0-9_-]+", doc_id)
+    return f"[{doc_id if bare else json.dumps(doc_id)}]"
+
+
+def _without_entry(text: str, doc_id: str) -> str:
+    """The catalog text without `doc_id`'s table; every other line, comments too, stays."""
+    heads = {_header(doc_id), f"[{json.dumps(doc_id)}]"}
+    out, skipping = [], False
+    for line in text.splitlines(keepends=True):
+        if line.lstrip().startswith("["):
+            skipping = line.strip() in heads
+        if not skipping:
+            out.append(line)
+    return "".join(out).rstrip("\n") + "\n" if out else ""
+
+
+def _write(path: Path, text: str) -> None:
+    # Written beside the catalog and moved into place, so a crash never leaves half a file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def save_entry(corpus_dir: Path, name: str, doc_id: str, given: Mapping[str, object]) -> None:
+    """Write `doc_id`'s catalog entry (only the fields set); other entries are kept as written."""
+    problems = [p for k, v in given.items() if (p := _problem(k, list(v) if k == "aliases" else v))]
+    if problems:
+        raise CatalogError(str(corpus_dir / name), "; ".join(problems))
+    path = corpus_dir / name
+    text = _without_entry(path.read_text(encoding="utf-8"), doc_id) if path.exists() else ""
+    lines = [_header(doc_id)] + [f"{k} = {_toml_value(v)}" for k, v in given.items()]
+    _write(path, (text + "\n" if text else "") + "\n".join(lines) + "\n")
+
+
+def remove_entry(corpus_dir: Path, name: str, doc_id: str) -> None:
+    """Drop `doc_id`'s catalog entry, if it has one."""
+    path = corpus_dir / name
+    if path.exists():
+        _write(path, _without_entry(path.read_text(encoding="utf-8"), doc_id))

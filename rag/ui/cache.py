@@ -46,3 +46,9 @@ def trainer_context():
     settings, assistant = assistant_context()
     key = settings.model_dump_json()
     return settings, assistant, trainer(assistant, key, assistant.generation())
+
+
+def library_context():
+    """Settings and the shared assistant for the Library page, which works with no index too."""
+    settings = Settings()
+    return settings, load_assistant(settings, settings.model_dump_json())

@@ -290,3 +290,10 @@ def abstention_advice(answer: Answer, info: CorpusInfo | None, filters: Filters)
     if info and info.documents:
         advice.append("The corpus covers these reviews: " + "; ".join(info.review_summaries()))
     return advice
+
+
+def file_problem(failure) -> str:
+    """A file that could not be used, named as the user knows it: its file name, why, detail."""
+    name = str(failure.path).replace("\\", "/").rsplit("/", 1)[-1]
+    detail = f" ({failure.detail})" if failure.detail else ""
+    return f"{name}: {failure.reason}{detail}"

@@ -1,0 +1,185 @@
+"""The Library: upload, check, correct, replace and remove documents, in the service and on
+the page (AppTest), against a real index in a temporary folder. The reviews are written here."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from streamlit.testing.v1 import AppTest
+
+from rag.assistant import Assistant
+from rag.core import errors
+from rag.ingest.catalog import load_catalog, save_entry
+from rag.ingest.uploads import safe_name, save_upload
+from rag.library import Library, NotAllowed
+from tests.conftest import make_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "views" / "library.py")
+
+REVIEW = b"""# Local Child Safeguarding Practice Review: Child M
+
+Published by the Ashcombe Safeguarding Children Partnership, 2024.
+
+## Recommendation 1
+
+Dentists should refer a child to the health visitor when two dental appointments are missed.
+
+## Recommendation 2
+
+The partnership should publish a leaflet about bruising in babies who are not yet mobile.
+"""
+OTHER = b"# Seven minute briefing: Baby T\n\n## Why it matters\n\nNight feeds were a strain.\n"
+
+
+@pytest.fixture()
+def settings(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    s = make_settings(tmp_path, corpus_dir=corpus)
+    for name, value in [
+        ("RAG_CORPUS_DIR", corpus),
+        ("RAG_VECTORSTORE_DIR", s.vectorstore_dir),
+        ("RAG_FEEDBACK_DB", s.feedback_db),
+    ]:
+        monkeypatch.setenv(name, str(value))
+    for name in ("RAG_CHROMA_URL", "RAG_LLM", "RAG_ADMIN_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    return s
+
+
+@pytest.mark.parametrize(
+    ("sent", "saved"),
+    [
+        ("../../etc/passwd.md", "passwd.md"),
+        ("C:\\Users\\me\\Child M review.PDF", "Child-M-review.pdf"),
+        ("résumé (final).docx", "resume-final.docx"),
+        (".hidden.md", "hidden.md"),
+    ],
+)
+def test_uploaded_names_are_made_safe(sent, saved):
+    assert safe_name(sent) == saved
+
+
+def test_an_upload_never_overwrites_another_document(tmp_path):
+    (tmp_path / "review.md").write_text("old", encoding="utf-8")
+    (tmp_path / "child-m.pdf").write_bytes(b"%PDF")
+    assert save_upload(tmp_path, "review.md", b"new").name == "review-2.md"
+    # Ids are stems: "child-m.md" would share an id with "child-m.pdf".
+    assert save_upload(tmp_path, "child-m.md", b"new").name == "child-m-2.md"
+    assert (tmp_path / "review.md").read_text(encoding="utf-8") == "old"
+    with pytest.raises(errors.UnsupportedFormat):
+        save_upload(tmp_path, "macro.exe", b"MZ")
+
+
+def test_saving_an_entry_keeps_the_other_entries_and_comments(tmp_path):
+    (tmp_path / "catalog.toml").write_text(
+        '# kept\n[a]\ntitle = "A"\n\n[b]\nreview = "Child B"\n', encoding="utf-8"
+    )
+    save_entry(tmp_path, "catalog.toml", "a", {"review": 'Child "A"', "year": 2020})
+    text = (tmp_path / "catalog.toml").read_text(encoding="utf-8")
+    assert text.startswith("# kept\n")
+    data = tomllib.loads(text)
+    assert data == {"a": {"review": 'Child "A"', "year": 2020}, "b": {"review": "Child B"}}
+    with pytest.raises(errors.CatalogError):
+        save_entry(tmp_path, "catalog.toml", "a", {"colour": "red"})
+
+
+def test_add_correct_replace_remove_through_the_service(settings):
+    assistant = Assistant(settings)
+    library = Library(assistant)
+    added = library.add([("child-m.md", REVIEW), ("bad.md", b"caf\xe9 text\n")])
+    assert [type(f) for f in added.failures] == [errors.NotUtf8]
+    assert not (settings.corpus_dir / "bad.md").exists()  # it would fail on every ingest
+    (entry,) = library.entries()
+    assert entry.meta.id == "child-m" and entry.chunks >= 2
+    # Chat answers from it at once, in the same process, with no restart.
+    answer = assistant.ask("What should dentists do when dental appointments are missed?")
+    assert not answer.abstained
+    assert "Dentists should refer a child" in answer.citations[0].quote.text
+
+    library.correct("child-m", {"review": "Child M (Ashcombe)", "year": 2024})
+    (entry,) = library.entries()
+    assert entry.meta.review == "Child M (Ashcombe)" and "review" not in entry.meta.inferred
+    assert load_catalog(settings.corpus_dir, "catalog.toml").entries["child-m"]["year"] == 2024
+    rows = library.outline("child-m")
+    assert any("recommendation" in r.roles for r in rows)
+
+    library.replace("child-m", "new-version.md", REVIEW.replace(b"two dental", b"three dental"))
+    assert "three dental" in assistant.document_text("child-m")
+    assert library.entries()[0].meta.review == "Child M (Ashcombe)"  # the correction stays
+
+    library.remove("child-m")
+    assert library.entries() == []
+    assert "child-m" not in load_catalog(settings.corpus_dir, "catalog.toml").entries
+
+
+def test_changes_need_the_password_when_one_is_set(settings):
+    locked = settings.model_copy(update={"admin_password": SecretStr("correct horse")})
+    library = Library(Assistant(locked))
+    with pytest.raises(NotAllowed):
+        library.add([("child-m.md", REVIEW)], password="wrong")
+    assert not any(settings.corpus_dir.iterdir())
+    assert library.add([("child-m.md", REVIEW)], password="correct horse").report is not None
+
+
+def plain(shown: str) -> str:
+    """Markdown-escaped text as the reader sees it."""
+    return shown.replace("\\", "")
+
+
+def page() -> AppTest:
+    return AppTest.from_file(PAGE, default_timeout=240).run()
+
+
+def test_page_empty_then_uploaded_with_a_bad_file_named(settings):
+    at = page()
+    assert not at.exception
+    assert any("library is empty" in i.value for i in at.info)
+    at.file_uploader(key="uploads_0").set_value(
+        [("child-m.md", REVIEW, "text/markdown"), ("latin.md", b"caf\xe9\n", "text/markdown")]
+    ).run()
+    at.button(key="add").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors_shown = [plain(e.value) for e in at.error]
+    assert any(e.startswith("Not added: latin.md: text is not UTF-8") for e in errors_shown)
+    assert any("child-m" in plain(s.value) for s in at.success)
+    table = at.dataframe[0].value
+    assert list(table["Id"]) == ["child-m"]
+    assert "Title" in table["Read from the text"][0]
+
+
+def test_page_correct_then_remove(settings):
+    Library(Assistant(settings)).add([("child-m.md", REVIEW), ("baby-t.md", OTHER)])
+    at = page()
+    at.text_input(key="review_child-m_0").set_value("Child M (corrected)")
+    at.button[[b.label for b in at.button].index("Save corrections")].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Saved the corrections" in plain(s.value) for s in at.success)
+    reviews = dict(zip(at.dataframe[0].value["Id"], at.dataframe[0].value["Review"]))
+    assert reviews["child-m"] == "Child M (corrected)"
+    # Only the field the person changed is catalog data; the rest is still read from the text.
+    catalog = load_catalog(settings.corpus_dir, "catalog.toml").entries
+    assert catalog == {"child-m": {"review": "Child M (corrected)"}}
+    # The form shows what is now saved, aliases included (they follow the corrected name).
+    assert at.text_input(key="aliases_child-m_1").value == "Child M (corrected)"
+    at.button(key="remove_baby-t").click().run()
+    assert list(at.dataframe[0].value["Id"]) == ["child-m"]
+    assert not (settings.corpus_dir / "baby-t.md").exists()
+
+
+def test_page_asks_for_the_password_before_a_change(settings, monkeypatch):
+    monkeypatch.setenv("RAG_ADMIN_PASSWORD", "s3cret")
+    at = page()
+    assert at.text_input(key="admin_password")
+    at.file_uploader(key="uploads_0").set_value(("child-m.md", REVIEW, "text/markdown")).run()
+    at.button(key="add").click().run()
+    assert any("password" in plain(e.value) for e in at.error)
+    assert not (settings.corpus_dir / "child-m.md").exists()
+    at.text_input(key="admin_password").set_value("s3cret").run()
+    at.file_uploader(key="uploads_0").set_value(("child-m.md", REVIEW, "text/markdown")).run()
+    at.button(key="add").click().run()
+    assert (settings.corpus_dir / "child-m.md").exists()

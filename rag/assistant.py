@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -18,13 +18,14 @@ import numpy as np
 
 from rag.answer import gates
 from rag.answer.compose import Candidate, compose, scored_spans
+from rag.answer.gates import Grounds
 from rag.answer.verify import verify_quote
-from rag.core.errors import CatalogError, DocumentError, IndexMissing, LLMUnavailable
+from rag.core.errors import IndexMissing, LLMUnavailable
 from rag.core.models import Answer, Chunk, DocMeta, Document, Filters, Hit
 from rag.core.settings import Settings
 from rag.index.inventory import CorpusInfo, describe
-from rag.index.records import search_text
-from rag.index.store import Encoder, Store, SyncReport
+from rag.index.records import IngestReport, search_text
+from rag.index.store import Encoder, Store
 from rag.ingest.chunking import chunk_document
 from rag.ingest.reading import Progress, content_hash, load
 from rag.llm.chat import ChatModel, build_chat_model
@@ -56,32 +57,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
-
-
-@dataclass(frozen=True)
-class IngestReport:
-    """The outcome of one ingest run."""
-
-    sync: SyncReport
-    documents: int
-    chunks: int
-    failures: tuple[DocumentError, ...] = field(default=())
-    catalog_problems: tuple[CatalogError, ...] = field(default=())
-    # Documents added or replaced this run with some metadata read from their own text.
-    inferred: tuple[DocMeta, ...] = field(default=())
-
-
-@dataclass(frozen=True)
-class _Grounds:
-    """The extractive answer (or abstention) and, unless final, what synthesis is given."""
-
-    answer: Answer
-    final: bool = True
-    question: str = ""
-    hits: Sequence[Hit] = ()
-    settings: Settings | None = None
-    k: int | None = None
-    across: bool = False
 
 
 class Assistant:
@@ -198,12 +173,6 @@ class Assistant:
     def metas(self) -> dict[str, DocMeta]:
         """The metadata of every indexed document, by id."""
         return dict(self.retriever.metas)
-
-    def _without_names(self, question: str) -> str:
-        """The question with people's names removed: never searched, nor a reason to abstain."""
-        found = privacy.find_personal_details(question, self._review_names())
-        names = tuple(f for f in found if f.kind == "name")
-        return privacy.redact(question, names) if names else question
 
     def _review_names(self) -> frozenset[str]:
         """Every indexed review's name and aliases: published names, not personal details."""
@@ -330,17 +299,17 @@ class Assistant:
 
     def _grounds(
         self, question: str, filters: Filters, k: int | None, answer_id: str | None
-    ) -> _Grounds:
+    ) -> Grounds:
         """The extractive answer or abstention, through the gates of rag.answer.gates in order."""
-        q = self._without_names(check_question(question, self.settings))
+        q = privacy.without_names(check_question(question, self.settings), self._review_names())
         settings = self.settings if k is None else self.settings.model_copy(update={"top_k": k})
         retriever = self.retriever
         info = retriever.understand(q)
         if refused := gates.unknown_names(q, info, answer_id):
-            return _Grounds(refused)
+            return Grounds(refused)
         words, others = retriever.not_in_review(info)
         if refused := gates.outside_review(q, info, words, others, retriever.metas, answer_id):
-            return _Grounds(refused)
+            return Grounds(refused)
         hits, vector = self.search(q, filters, info)
         answer = compose(
             q,
@@ -356,9 +325,9 @@ class Assistant:
             states=gates.stating(info.facts, retriever.common_words, q),
         )
         if refused := gates.missing_fact(answer, info, retriever.common_words, settings):
-            return _Grounds(refused)
+            return Grounds(refused)
         final = answer.abstained or not (self.settings.llm or self._chat_model)
-        return _Grounds(answer, final, q, hits, settings, k, info.across_reviews)
+        return Grounds(answer, final, q, hits, settings, k, info.across_reviews)
 
     # -- the chat turn -----------------------------------------------------------------------
 
@@ -405,7 +374,7 @@ class Assistant:
                 self._chat_model = build_chat_model(self.settings)
             return self._chat_model
 
-    def _synthesis(self, make: Callable[..., R], g: _Grounds) -> R:
+    def _synthesis(self, make: Callable[..., R], g: Grounds) -> R:
         # The extractive answer is the fallback: an unreachable model never fails the question.
         # The model is built here, inside the caller's try, so a missing one becomes a note.
         return make(

@@ -22,7 +22,7 @@ VENDORS = {
     "langchain_ollama": "rag/llm/chat.py",
     "langchain_openai": "rag/llm/chat.py",
     "llama_cpp": "rag/llm/chat.py",
-    "langchain_text_splitters": "rag/ingest/chunking.py",
+    "langchain_text_splitters": "rag/ingest/splitting.py",
     "pypdf": "rag/ingest/reading.py",
     "docx": "rag/core/word.py",
     "bm25s": "rag/retrieve/lexical.py",
@@ -82,7 +82,7 @@ def test_stages_import_only_themselves_and_earlier_stages():
 
 
 def test_modules_stay_under_about_400_lines():
-    long = {_rel(p): n for p in _modules() if (n := len(p.read_text().splitlines())) > 440}
+    long = {_rel(p): n for p in _modules() if (n := len(p.read_text().splitlines())) > 400}
     assert not long, long
 
 

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass
 
 from rag.answer.wording import abstain, not_in_review_text
 from rag.core.models import Answer, DocMeta, Hit
@@ -189,3 +190,16 @@ def missing_fact(
     """Gate 4: an abstention saying which kind of fact no early quote states, or None."""
     reason = missing(answer, info.facts, common, settings.fact_passages)
     return None if reason is None else abstain(answer.question, answer.id, text=reason)
+
+
+@dataclass(frozen=True)
+class Grounds:
+    """The extractive answer (or abstention) and, unless final, what synthesis is given."""
+
+    answer: Answer
+    final: bool = True
+    question: str = ""
+    hits: Sequence[Hit] = ()
+    settings: Settings | None = None
+    k: int | None = None
+    across: bool = False

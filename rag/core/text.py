@@ -29,6 +29,15 @@ class Span:
     end: int
 
 
+def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """text[start:end] without its leading and trailing whitespace, as offsets."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     piece = text[start:end]
     lead = _LEAD_MARK.match(piece)

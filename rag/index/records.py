@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from rag.core.errors import DuplicateDocument
+from rag.core.errors import CatalogError, DocumentError, DuplicateDocument
 from rag.core.models import Chunk, DocMeta, Document
 
 _DOC_FIELDS = ("title", "partnership", "review", "review_type", "kind", "year", "source", "author")
@@ -193,3 +193,16 @@ def record_changed(old: dict, doc: Document, digest: str, chunks: Sequence[Chunk
         or old.get("path", "") != doc.path
         or json.loads(old.get("page_starts", "[]")) != list(doc.page_starts)
     )
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """The outcome of one ingest run."""
+
+    sync: SyncReport
+    documents: int
+    chunks: int
+    failures: tuple[DocumentError, ...] = field(default=())
+    catalog_problems: tuple[CatalogError, ...] = field(default=())
+    # Documents added or replaced this run with some metadata read from their own text.
+    inferred: tuple[DocMeta, ...] = field(default=())

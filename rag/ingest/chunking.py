@@ -9,12 +9,12 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from langchain_text_splitters import RecursiveCharacterTextSplitter
-
 from rag.core import items
 from rag.core.models import Chunk, Document
 from rag.core.settings import Settings
+from rag.core.text import strip_span
 from rag.ingest.roles import span_roles
+from rag.ingest.splitting import split_section
 from rag.ingest.tables import table_rows
 
 SEP = " › "
@@ -79,14 +79,6 @@ def _lines(text: str) -> list[tuple[int, int]]:
         out.append((pos, pos + len(line.rstrip("\r\n"))))
         pos += len(line)
     return out
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
 
 
 def _bare(raw: str) -> str:
@@ -213,7 +205,7 @@ def _blocks(text: str, lines: list[tuple[int, int]], i0: int, i1: int) -> list[t
         if i < i1 and text[lines[i][0] : lines[i][1]].strip():
             first = i if first is None else first
         elif first is not None:
-            out.append(_trim(text, lines[first][0], lines[i - 1][1]))
+            out.append(strip_span(text, lines[first][0], lines[i - 1][1]))
             first = None
     return out
 
@@ -252,7 +244,7 @@ def _rec_span(text: str, blocks: list[tuple[int, int]]) -> tuple[int, int] | Non
     start += len(_BULLET.match(text, start).group())
     start += 2 if text.startswith("**", start) else 0
     end -= 2 if text[start:end].endswith("**") else 0
-    start, end = _trim(text, start, end)
+    start, end = strip_span(text, start, end)
     return (start, end) if start < end else None
 
 
@@ -261,7 +253,7 @@ def _sections(text: str) -> list[_Section]:
     heads = _headings(text, lines)
     out: list[_Section] = []
     first = heads[0].start if heads else len(text)
-    s, e = _trim(text, 0, first)
+    s, e = strip_span(text, 0, first)
     if s < e:
         # With no headings at all the text is not an introduction to anything.
         out.append(
@@ -271,19 +263,19 @@ def _sections(text: str) -> list[_Section]:
     parent: str | None = None  # the finding or learning point a recommendation belongs to
     for k, h in enumerate(heads):
         nxt = heads[k + 1].line if k + 1 < len(heads) else len(lines)
-        start, end = _trim(text, h.start, lines[nxt - 1][1])
+        start, end = strip_span(text, h.start, lines[nxt - 1][1])
         head_end = h.end if h.inline is None else h.inline
         if h.kind == "group":
             parent = None
             # A bare "Recommendations" only announces what follows; "... for X" scopes what follows.
             group = h.label if re.search(r"\s(?:for|to)\s", h.label) else None
-            if _trim(text, h.end, end)[0] < end:
+            if strip_span(text, h.end, end)[0] < end:
                 out.append(_Section(start, end, [h.label], "other", None, head_end))
             continue
         if h.kind in ("recommendation", "finding"):
             blocks = _blocks(text, lines, h.line + 1, nxt)
             if h.inline is not None:
-                blocks.insert(0, _trim(text, h.inline, h.end))
+                blocks.insert(0, strip_span(text, h.inline, h.end))
             # "Recommendations for X" scopes the recommendations after it, not findings; a
             # recommendation inside a finding or learning point is that item's part.
             if h.kind == "recommendation":
@@ -297,34 +289,6 @@ def _sections(text: str) -> list[_Section]:
             group = parent = None
             out.append(_Section(start, end, [h.label], h.kind, None, head_end))
     return out
-
-
-def _split(text: str, start: int, end: int, head_end: int | None, settings: Settings):
-    """Exact document spans of the recursive splitter's pieces of text[start:end]."""
-    limit, origin = settings.chunk_size, start
-    if head_end is not None:
-        # Split the body in room that leaves space for the heading, so it is never left alone.
-        origin = _trim(text, head_end, end)[0]
-        limit -= origin - start
-        if limit < 2 * settings.chunk_overlap or origin >= end:
-            limit, origin = settings.chunk_size, start
-    splitter = RecursiveCharacterTextSplitter(
-        chunk_size=limit, chunk_overlap=settings.chunk_overlap, add_start_index=True
-    )
-    seg, cursor, out = text[origin:end], 0, []
-    for piece in splitter.create_documents([seg]):
-        part, at = piece.page_content, piece.metadata.get("start_index", -1)
-        if at < 0 or seg[at : at + len(part)] != part:
-            at = seg.find(part, cursor)
-        if at < 0:
-            continue
-        cursor, at = at + 1, origin + at
-        # A small piece left alone when its neighbour needed a finer split rejoins that neighbour.
-        if out and out[-1][1] <= at and at + len(part) - out[-1][0] <= limit:
-            out[-1] = (out[-1][0], at + len(part))
-        else:
-            out.append((at, at + len(part)))
-    return [(start, out[0][1]), *out[1:]] if out else [(start, end)]
 
 
 def _subitem_pieces(text: str, sec: _Section) -> list[tuple[int, int, str]]:
@@ -347,14 +311,14 @@ def _subitem_pieces(text: str, sec: _Section) -> list[tuple[int, int, str]]:
         return []
     bounds[0] = (sec.start, bounds[0][1])
     ends = [b for b, _ in bounds[1:]] + [sec.end]
-    return [(*_trim(text, b, x), label) for (b, label), x in zip(bounds, ends, strict=True)]
+    return [(*strip_span(text, b, x), label) for (b, label), x in zip(bounds, ends, strict=True)]
 
 
 def _clip(text: str, rec: tuple[int, int] | None, start: int, end: int):
     """The part of the recommendation span inside [start, end), or (None, None)."""
     if rec is None:
         return None, None
-    rs, re_ = _trim(text, max(rec[0], start), min(rec[1], end))
+    rs, re_ = strip_span(text, max(rec[0], start), min(rec[1], end))
     rs += len(_BULLET.match(text, rs).group()) if rs == start else 0
     return (rs, re_) if rs < re_ else (None, None)
 
@@ -379,7 +343,7 @@ def chunk_document(doc: Document, settings: Settings) -> list[Chunk]:
             spans = [(p_start, p_end)]
             if p_end - p_start > settings.chunk_size:
                 head = sec.head_end if p_start == sec.start else None
-                spans = _split(text, p_start, p_end, head, settings)
+                spans = split_section(text, p_start, p_end, head, settings)
             section = SEP.join([*sec.path, item] if item else sec.path)
             for start, end in spans:
                 rec_start, rec_end = _clip(text, sec.rec, start, end)

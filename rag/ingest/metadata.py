@@ -12,7 +12,10 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 
-from rag.core.resources import read_toml
+from rag.ingest import metadata_words as mw
+from rag.ingest.metadata_words import canonical_type
+
+__all__ = ["Inferred", "canonical_type", "infer_metadata"]
 
 _HEAD = 6000  # the cover, title block and opening pages: all that is read for most fields
 _EARLY = 3000  # the "first part" where a partnership or review name is looked for
@@ -54,45 +57,6 @@ class _Line:
     bold_label: bool  # "**Status:** …": a field of some kind, never a title
 
 
-@cache
-def _data() -> dict:
-    return read_toml("metadata.toml")
-
-
-@cache
-def _words(name: str) -> frozenset[str]:
-    return frozenset(_data()["words"][name].split())
-
-
-@cache
-def _phrase_table(table: str) -> tuple[tuple[re.Pattern[str], str], ...]:
-    out = []
-    for phrase, value in _data()[table].items():
-        body = r"[\s\-–—]+".join(map(re.escape, phrase.split()))
-        # Abbreviations match only in capitals: "scr" inside a word or a sentence is not one.
-        flags = 0 if phrase.isupper() else re.I
-        out.append((re.compile(rf"(?<![\w-]){body}s?(?![\w])", flags), value))
-    return tuple(out)
-
-
-def _spans(text: str, table: str) -> list[tuple[int, int, str]]:
-    return [(m.start(), m.end(), v) for p, v in _phrase_table(table) for m in p.finditer(text)]
-
-
-def _first(text: str, table: str) -> str | None:
-    if table == "review_types":
-        for phrase in _data()["ignore"]["phrases"]:
-            text = re.sub(re.escape(phrase), lambda m: " " * len(m.group()), text, flags=re.I)
-    hits = sorted((a, a - b, v) for a, b, v in _spans(text, table))
-    return hits[0][2] if hits else None
-
-
-def canonical_type(name: str) -> str | None:
-    """The review type a phrase names ("Thematic SCR" -> "Thematic review"), or None."""
-    values = {v.casefold(): v for v in _data()["review_types"].values()}
-    return values.get(name.casefold()) or _first(name, "review_types")
-
-
 def _clean(raw: str) -> str:
     text = re.sub(r"^\s*(?:#{1,6}\s+|>\s*)", "", raw)
     text = re.sub(r"\*\*|__|(?<!\w)[*_]|[*_](?!\w)", "", text)
@@ -122,7 +86,7 @@ def _junk(line: _Line) -> bool:
     if not re.search(r"[A-Za-z]{2}", text) or _PAGE.search(text) or _LEADER.search(text):
         return True
     upper = " ".join(re.sub(r"[–—-]", " ", text.upper()).split())
-    data = _data()
+    data = mw.data()
     return (
         any(low.startswith(d) for d in data["disclaimers"])
         or any(upper.startswith(m) for m in data["markings"])
@@ -143,7 +107,7 @@ def _field(line: _Line) -> tuple[str, str] | None:
     else:
         return None
     label = label.strip(" *").casefold()
-    for name, labels in _data()["labels"].items():
+    for name, labels in mw.data()["labels"].items():
         if label in labels and value.strip():
             return name, value.strip()
     return None
@@ -167,7 +131,7 @@ def _front(lines: list[_Line]) -> list[_Line]:
 
 def _partnerships(text: str) -> list[tuple[int, int, str, str]]:
     """(start, end, place, full name) of each "<Place> Safeguarding Children Partnership"."""
-    data = _data()
+    data = mw.data()
     names = [*data["partnership_bodies"], *data["body_abbreviations"]]
     joiners, not_place = data["place_joiners"].split(), set(data["not_place"].split())
     # Up to five capitalised words (or joiners, "Brighton and Hove") right before the body name.
@@ -204,11 +168,11 @@ def _generic(text: str, only_partnership: bool = False) -> bool:
     if only_partnership and not covered:
         return False
     if not only_partnership:
-        covered += [(a, b) for a, b, _ in _spans(text, "review_types") + _spans(text, "kinds")]
+        covered += [(a, b) for a, b, _ in mw.spans(text, "review_types") + mw.spans(text, "kinds")]
     for a, b in covered:
         text = text[:a] + " " * (b - a) + text[b:]
     rest = re.findall(r"[A-Za-z][\w'’-]*", text)
-    return all(w.casefold() in _words("title_filler") for w in rest)
+    return all(w.casefold() in mw.words("title_filler") for w in rest)
 
 
 def _title(lines: list[_Line], front: list[_Line]) -> str | None:
@@ -228,7 +192,7 @@ def _title(lines: list[_Line], front: list[_Line]) -> str | None:
             continue  # a letterhead: the partnership's name alone
         parts.append(line.text)
         last = parts[-1].split()[-1].casefold()
-        if len(parts) > 1 or not (_generic(parts[0]) or last in _words("small_words")):
+        if len(parts) > 1 or not (_generic(parts[0]) or last in mw.words("small_words")):
             break
     if not parts:
         headed = [x for x in lines if x.heading and not _junk(x) and not _NUMBERED.match(x.text)]
@@ -239,8 +203,10 @@ def _title(lines: list[_Line], front: list[_Line]) -> str | None:
 def _join(parts: list[str]) -> str:
     title = parts[0]
     for part in parts[1:]:
-        prefix = next((p for p in _data()["subject_prefixes"] if part.casefold().startswith(p)), "")
-        if prefix or title.split()[-1].casefold() in _words("small_words"):
+        prefix = next(
+            (p for p in mw.data()["subject_prefixes"] if part.casefold().startswith(p)), ""
+        )
+        if prefix or title.split()[-1].casefold() in mw.words("small_words"):
             title = f"{title} {part[len(prefix) :].strip()}"
         else:
             title = f"{title} – {part}"
@@ -256,10 +222,10 @@ def _recase(text: str, doc: str) -> str:
     words, out = text.split(" "), []
     for i, word in enumerate(words):
         core = word.strip("()[]:,;–-")
-        after_subject = i and words[i - 1].casefold() in _words("subjects") and len(core) <= 3
+        after_subject = i and words[i - 1].casefold() in mw.words("subjects") and len(core) <= 3
         if core in acronyms or any(c.isdigit() for c in core) or after_subject:
             out.append(word)
-        elif i and core.casefold() in _words("small_words"):
+        elif i and core.casefold() in mw.words("small_words"):
             out.append(word.lower())
         else:
             out.append(re.sub(r"[A-Za-z].*", lambda m: m.group().capitalize(), word, count=1))
@@ -268,7 +234,7 @@ def _recase(text: str, doc: str) -> str:
 
 @cache
 def _subject_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
-    subjects = _data()["subjects"]
+    subjects = mw.data()["subjects"]
     one, many = ("|".join(map(re.escape, subjects[k])) for k in ("one", "many"))
     leads = "|".join(r"\s+".join(map(re.escape, w.split())) for w in subjects["name_leads"])
     code = r"[A-Z]\d?"
@@ -287,8 +253,8 @@ def _code_names(text: str) -> list[str]:
         kind, name = m.groups()
         code = not name[1:].islower() or len(name) == 1
         # Some subjects are only ever named by a code: "Family Court" names no one.
-        named = code or kind not in _data()["subjects"]["coded"]
-        if named and name.casefold() not in _words("not_names"):
+        named = code or kind not in mw.data()["subjects"]["coded"]
+        if named and name.casefold() not in mw.words("not_names"):
             found.append((m.start(), f"{kind} {name}"))
     found += [(m.start(), " ".join(m.group().split())) for m in plural.finditer(text)]
     return [name for _, name in sorted(found)]
@@ -307,7 +273,7 @@ def _review_in_title(title: str) -> str | None:
     for part in parts:
         words = part.split()
         first = words[0].strip("(") if words else ""
-        named = first[:1].isupper() and first.casefold() not in _words("not_names")
+        named = first[:1].isupper() and first.casefold() not in mw.words("not_names")
         if 0 < len(words) <= 4 and named and not _generic(part) and not _partnerships(part):
             return part.strip()
     return None
@@ -326,7 +292,10 @@ def _review(title: str, fields: dict[str, str], text: str) -> str | None:
         return m.group().strip()
     for m in _subject_patterns()[2].finditer(early):
         name = m.group(1)
-        if name.casefold() not in _words("not_names") and len(re.findall(rf"\b{name}\b", text)) > 1:
+        if (
+            name.casefold() not in mw.words("not_names")
+            and len(re.findall(rf"\b{name}\b", text)) > 1
+        ):
             return name
     return None
 
@@ -339,7 +308,7 @@ def _year(fields_dates: list[str], front: list[_Line], text: str) -> int | None:
     for region in (" \n".join(x.text for x in front), text[:1500]):
         for m in _YEAR.finditer(region):
             before = region[max(0, m.start() - 40) : m.start()].casefold().split()
-            if not set(w.strip("(,'’") for w in before[-4:]) & _words("citation_words"):
+            if not set(w.strip("(,'’") for w in before[-4:]) & mw.words("citation_words"):
                 return int(m.group())
     return None
 
@@ -351,7 +320,7 @@ def _author(value: str | None) -> str | None:
     names = []
     for person in re.split(r"\s+and\s+|\s*&\s*|;\s*", re.sub(r"\([^)]*\)", " ", value)):
         words = person.split(",")[0].split()
-        while words and words[0].casefold().strip(".") in _words("drop_titles"):
+        while words and words[0].casefold().strip(".") in mw.words("drop_titles"):
             words.pop(0)
         if words and words[0][:1].isupper():
             names.append(" ".join(words))
@@ -360,7 +329,7 @@ def _author(value: str | None) -> str | None:
 
 def _stem_title(stem: str) -> str:
     words = [w for w in re.split(r"[-_\s]+", stem) if w]
-    caps = _words("stem_caps")
+    caps = mw.words("stem_caps")
     return " ".join(w.upper() if w in caps or len(w) == 1 else w.capitalize() for w in words)
 
 
@@ -398,11 +367,15 @@ def infer_metadata(text: str, stem: str) -> Inferred:
     stem_words = " ".join(re.split(r"[-_]+", stem))
     title = read or _stem_title(stem)
     sources = [read, fields.get("review_type", ""), fields.get("review", ""), front_text]
-    types = (_first(s, "review_types") for s in [*sources, text[:_EARLY]])
-    review_type = next((t for t in types if t), None) or _first(stem_words, "stem_types")
-    kind = _first(read, "kinds") or _first(front_text, "kinds") or _first(stem_words, "stem_kinds")
+    types = (mw.first(s, "review_types") for s in [*sources, text[:_EARLY]])
+    review_type = next((t for t in types if t), None) or mw.first(stem_words, "stem_types")
+    kind = (
+        mw.first(read, "kinds")
+        or mw.first(front_text, "kinds")
+        or mw.first(stem_words, "stem_kinds")
+    )
     if not kind and review_type:
-        kind = _data()["defaults"]["kind"]
+        kind = mw.data()["defaults"]["kind"]
     review = _review(read, fields, text)
     return Inferred(
         title=title,

@@ -180,3 +180,9 @@ def redact(text: str, findings: tuple[Finding, ...] | None = None) -> str:
     for f in sorted(findings, key=lambda f: f.start, reverse=True):
         text = text[: f.start] + REDACTED + text[f.end :]
     return text
+
+
+def without_names(question: str, reviews: Iterable[str] = ()) -> str:
+    """The question with people's names removed: never searched, nor a reason to abstain."""
+    names = tuple(f for f in find_personal_details(question, reviews) if f.kind == "name")
+    return redact(question, names) if names else question

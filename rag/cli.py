@@ -281,7 +281,7 @@ def feedback_export_cmd(settings: Settings, as_csv: bool, output: Path | None) -
 
 @cli.command("briefing")
 @click.argument("topic")
-@click.option("--review", multiple=True, help="Only quote this review, e.g. 'Child P' (repeatable)")
+@click.option("--review", multiple=True, help="Only quote this review, by its name (repeatable)")
 @click.option("--agency", default=None, help="Agency focus, e.g. 'health visitors'.")
 @click.option(
     "--format",

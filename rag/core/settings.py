@@ -94,9 +94,9 @@ class Settings(BaseSettings):
     )
     distinctive_share: float = Field(
         0.05,
-        description='A name in the question ("BadgerNet") used by at most this share of '
-        "passages is distinctive: when nothing clears the abstention threshold, the passages "
-        "using it support the question.",
+        description="A name in the question (of a system or a service) used by at most this "
+        "share of passages is distinctive: when nothing clears the abstention threshold, the "
+        "passages using it support the question.",
     )
     passage_margin: float = Field(
         0.08,

@@ -12,17 +12,14 @@ from dataclasses import dataclass
 
 from rag.answer.verify import display
 from rag.core.models import Answer, Citation, Filters
+from rag.core.resources import read_toml
 from rag.index.inventory import CorpusInfo
 from rag.llm.claims import SentenceCheck, split_sentences, strip_markers
 from rag.llm.synthesis import FLAG, llm_counts
 from rag.understand import privacy
 
-EXAMPLE_QUESTIONS = (
-    "What did the Child P review recommend for GPs?",
-    "What did the thematic review on non-accidental injury recommend for police officers?",
-    "What did the Baby Sally review recommend about safe sleeping?",
-    "How should practitioners respond to parental mental health episodes?",
-)
+# Written for the shipped corpus, so they live with the data (rag/data/examples.toml).
+EXAMPLE_QUESTIONS: tuple[str, ...] = tuple(read_toml("examples.toml")["questions"])
 
 NOTICE = (
     "This is a learning tool built from published safeguarding case reviews. It is not advice "

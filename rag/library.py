@@ -34,6 +34,7 @@ class Entry:
     chunks: int
     pages: int | None
     path: str
+    added: str | None = None  # ISO date first added
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class Library:
         for d in self.assistant.corpus().documents:
             doc = self.assistant.document(d.meta.id)
             pages = len(doc.page_starts) or None
-            out.append(Entry(d.meta, d.chunks, pages, doc.path))
+            out.append(Entry(d.meta, d.chunks, pages, doc.path, d.added))
         return sorted(out, key=lambda e: e.meta.title.lower())
 
     def outline(self, doc_id: str) -> list[OutlineRow]:

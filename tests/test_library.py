@@ -3,6 +3,7 @@ the page (AppTest), against a real index in a temporary folder. The reviews are 
 
 from __future__ import annotations
 
+import datetime
 import tomllib
 from pathlib import Path
 
@@ -96,6 +97,7 @@ def test_add_correct_replace_remove_through_the_service(settings):
     assert not (settings.corpus_dir / "bad.md").exists()  # it would fail on every ingest
     (entry,) = library.entries()
     assert entry.meta.id == "child-m" and entry.chunks >= 2
+    assert entry.added == datetime.date.today().isoformat()
     # Chat answers from it at once, in the same process, with no restart.
     answer = assistant.ask("What should dentists do when dental appointments are missed?")
     assert not answer.abstained
@@ -110,6 +112,7 @@ def test_add_correct_replace_remove_through_the_service(settings):
 
     library.replace("child-m", "new-version.md", REVIEW.replace(b"two dental", b"three dental"))
     assert "three dental" in assistant.document_text("child-m")
+    assert library.entries()[0].added == entry.added  # a new version keeps its first date
     assert library.entries()[0].meta.review == "Child M (Ashcombe)"  # the correction stays
 
     library.remove("child-m")

@@ -90,6 +90,7 @@ def documents_table(entries: list[Entry]) -> None:
             "Kind": e.meta.kind or "",
             "Pages": e.pages,
             "Passages": e.chunks,
+            "Added": e.added or "",
             "Read from the text": ", ".join(LABELS.get(f, f) for f in e.meta.inferred),
             "Id": e.meta.id,
         }

@@ -6,17 +6,19 @@ on the collection objects they are given.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from rag.core.models import Chunk, DocMeta
+from rag.core.models import Chunk, DocMeta, Document
 from rag.index.records import (
     Encoder,
     chunk_from_record,
     chunk_metadata,
+    doc_metadata,
     reuse_key,
     sentence_id,
     sentence_key,
@@ -187,3 +189,34 @@ def write_batch(
             [vec(v) for *_, v in sentence_rows],
         )
     return chunk_count, len(texts) - chunk_count
+
+
+def add_documents(
+    new: Any, docs: Sequence[tuple[Document, str, list[Chunk]]], old: dict[str, dict]
+) -> None:
+    """Store each (document, content hash, chunks)'s text and metadata in `new`, 100 at a time,
+    with the date it was first added: today, or for a new version the date in its `old` record."""
+    today = datetime.date.today().isoformat()
+    added = {i: md["added"] for i, md in old.items() if "added" in md}
+    for s in range(0, len(docs), 100):
+        part = docs[s : s + 100]
+        new.docs.add(
+            ids=[d.id for d, _, _ in part],
+            documents=[d.text for d, _, _ in part],
+            metadatas=[
+                doc_metadata(d, h, c) | {"added": added.get(d.id, today)} for d, h, c in part
+            ],
+            embeddings=[[0.0]] * len(part),
+        )
+
+
+def embed_all(new, items, encoder, reuse, fresh: int, progress, batch: int) -> int:
+    """Write `items` to `new`, `batch` chunks at a time; returns the sentences embedded."""
+    done = sentences = 0
+    progress(0, fresh)
+    for s in range(0, len(items), batch):
+        embedded, sent = write_batch(new, items[s : s + batch], encoder, reuse)
+        done += embedded
+        sentences += sent
+        progress(done, fresh)
+    return sentences

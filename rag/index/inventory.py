@@ -14,6 +14,8 @@ class DocumentInfo:
 
     meta: DocMeta
     chunks: int
+    # ISO date the document was first added; None for an index written before dates were kept.
+    added: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,10 @@ def describe(store: Store) -> CorpusInfo:
     """Read every document's metadata and chunk count from the active index."""
     counts = store.chunk_counts()
     docs = store.documents()
+    added = store.added_dates()
     ordered = sorted(
         docs.values(), key=lambda mh: (mh[0].partnership or "", mh[0].review or "", mh[0].title)
     )
-    return CorpusInfo(tuple(DocumentInfo(meta, counts.get(meta.id, 0)) for meta, _ in ordered))
+    return CorpusInfo(
+        tuple(DocumentInfo(meta, counts.get(meta.id, 0), added.get(meta.id)) for meta, _ in ordered)
+    )

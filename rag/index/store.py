@@ -28,12 +28,11 @@ from chromadb.errors import NotFoundError
 from rag.core.errors import IndexMissing
 from rag.core.models import Chunk, DocMeta, Document
 from rag.core.settings import Settings
-from rag.index.building import Reuse, carry_over, pages, write_batch
+from rag.index.building import Reuse, add_documents, carry_over, embed_all, pages
 from rag.index.records import (
     Encoder,
     SyncReport,
     chunk_from_record,
-    doc_metadata,
     meta_from_record,
     plan_sync,
     reuse_key,
@@ -180,6 +179,11 @@ class Store:
         return {
             i: (meta_from_record(i, m), m["hash"]) for i, m in zip(got["ids"], got["metadatas"])
         }
+
+    def added_dates(self) -> dict[str, str]:
+        """The date (ISO) each indexed document was first added, where the index recorded it."""
+        got = self._current().docs.get(include=["metadatas"])
+        return {i: m["added"] for i, m in zip(got["ids"], got["metadatas"]) if "added" in m}
 
     def document(self, doc_id: str) -> Document | None:
         """The stored text and metadata of one document, or None if it is not indexed."""
@@ -355,8 +359,8 @@ class Store:
         items = [(c, incoming[i][0].meta) for i in changed for c in incoming[i][2]]
         items += [(c, None) for c in carried]
         fresh = sum(m is not None and reuse_key(c) not in reuse.chunks for c, m in items)
-        sentences = _embed_all(new, items, encoder, reuse, fresh, progress, batch)
-        _add_documents(new, [incoming[i] for i in changed])
+        sentences = embed_all(new, items, encoder, reuse, fresh, progress, batch)
+        add_documents(new, [incoming[i] for i in changed], old)
         self._switch(new_gen)
         self._drop_stale({new_gen} if gen is None else {new_gen, gen})
         written = sum(m is not None for _, m in items)
@@ -372,27 +376,3 @@ class Store:
             sentences,
             upgrade,
         )
-
-
-def _add_documents(new: _Generation, docs: Sequence[tuple[Document, str, list[Chunk]]]) -> None:
-    """Store each (document, content hash, chunks)'s text and metadata in `new`, 100 at a time."""
-    for s in range(0, len(docs), 100):
-        part = docs[s : s + 100]
-        new.docs.add(
-            ids=[d.id for d, _, _ in part],
-            documents=[d.text for d, _, _ in part],
-            metadatas=[doc_metadata(d, h, c) for d, h, c in part],
-            embeddings=[[0.0]] * len(part),
-        )
-
-
-def _embed_all(new, items, encoder, reuse, fresh: int, progress, batch: int) -> int:
-    """Write `items` to `new`, `batch` chunks at a time; returns the sentences embedded."""
-    done = sentences = 0
-    progress(0, fresh)
-    for s in range(0, len(items), batch):
-        embedded, sent = write_batch(new, items[s : s + batch], encoder, reuse)
-        done += embedded
-        sentences += sent
-        progress(done, fresh)
-    return sentences

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -191,3 +192,11 @@ class Filters:
             and (not self.reviews or (meta.review or meta.title) in self.reviews)
             and (not self.kinds or meta.kind in self.kinds)
         )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Callbacks that follow a long ingest as (done, total): files read, then chunks embedded."""
+
+    files: Callable[[int, int], None] = lambda done, total: None
+    chunks: Callable[[int, int], None] = lambda done, total: None

@@ -13,6 +13,7 @@ from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
 from rag.core import errors, word
 from rag.core.models import Document
+from rag.core.models import Progress as Progress  # re-exported: callers import it from here
 from rag.core.settings import Settings
 from rag.ingest import pdf
 from rag.ingest.catalog import document_meta, load_catalog
@@ -44,14 +45,6 @@ class Loaded:
             return False
         resolved = str(where.resolve())
         return any(resolved.startswith(d.rstrip("/") + "/") for d in self.scanned_dirs)
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Callbacks that follow a long ingest as (done, total): files read, then chunks embedded."""
-
-    files: Callable[[int, int], None] = lambda done, total: None
-    chunks: Callable[[int, int], None] = lambda done, total: None
 
 
 def discover(paths: Iterable[Path]) -> Iterator[Path]:

@@ -344,10 +344,8 @@ class Store:
 
         Unchanged documents keep their stored vectors, and so do the unchanged chunks and
         sentences of a replaced document; only new text is embedded, `batch` chunks (with their
-        sentences) at a time across documents. `progress(done, total)` follows the chunks.
-        `derive` is given a view of a new generation before readers are pointed at it, to save
-        what is built from it (see `save`).
-        """
+        sentences) at a time across documents. `progress(done, total)` follows the chunks;
+        `derive` gets a view of a new generation before it is made active (see `save`)."""
         gen = self.active_generation()
         old = {} if gen is None else doc_records(self._collections(gen).docs)
         # Half-built generations of killed runs go; the active one and the one before it stay.
@@ -358,9 +356,7 @@ class Store:
         # An index built before sentence vectors were stored gains them on its next sync.
         upgrade = gen is not None and self._collections(gen).sentences is None
         if not (plan.added or plan.replaced or plan.removed or upgrade):
-            return SyncReport(
-                unchanged=plan.unchanged, chunks_total=self.count(), duplicates=plan.duplicates
-            )
+            return SyncReport((), (), plan.unchanged, (), 0, self.count(), plan.duplicates)
 
         new_gen = 0 if gen is None else gen + 1
         new = self._collections(new_gen, create=True)

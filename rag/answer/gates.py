@@ -58,6 +58,14 @@ NO_PARTS_TEXT = (
     "it and nothing is quoted. Try asking what the reviews found or recommended about it."
 )
 
+NO_PROGRESS_TEXT = (
+    "The passages closest to this question are the review's own recommendations or findings, "
+    "and no response or progress update about them is recorded, so the corpus does not say how "
+    "far they have got and nothing is quoted."
+)
+# The roles of the passages that report how far a recommendation has got (rag.ingest.roles).
+_PROGRESS_ROLES = frozenset({"progress", "response"})
+
 _REASONS = {
     "duration": NO_DURATION_TEXT,
     "amount": NO_AMOUNT_TEXT,
@@ -177,7 +185,12 @@ def missing(
     if answer.abstained:
         return None
     first = list(dict.fromkeys(c.hit.chunk.id for c in answer.citations))[:passages]
-    quotes = [c.quote.text for c in answer.citations if c.hit.chunk.id in first]
+    early = [c for c in answer.citations if c.hit.chunk.id in first]
+    quotes = [c.quote.text for c in early]
+    if "progress" in kinds and not any(
+        c.hit.chunk.role_at(c.quote.start) in _PROGRESS_ROLES for c in early
+    ):
+        return NO_PROGRESS_TEXT
     for kind, test in fact_tests(kinds, common, answer.question).items():
         if not any(test(q) for q in quotes):
             return _REASONS[kind]

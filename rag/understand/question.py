@@ -12,7 +12,7 @@ from rag.core.models import DocMeta
 from rag.core.text import WORD
 from rag.core.text import sentences as _sentences
 from rag.core.text import vocabulary as vocabulary
-from rag.core.words import common_caps, frame_words
+from rag.core.words import common_caps, frame_words, stopwords
 from rag.understand import facts
 from rag.understand.glossary import spell_out, unnamed_topics
 
@@ -53,8 +53,9 @@ _FRAMES = re.compile(
 _FRAME_WORDS = frame_words()
 _COMMON_CAPS = common_caps()
 
-# Words that never say what a question is about (see topic_words).
-_NOT_TOPIC = _FRAME_WORDS | _COMMON_CAPS
+# Words that never say what a question is about (see topic_words). Function words are among
+# them: "after", "so", "her" say nothing of a topic, and a passage need not use them to be on it.
+_NOT_TOPIC = _FRAME_WORDS | _COMMON_CAPS | stopwords()
 
 
 def number(token: str) -> int | None:
@@ -355,5 +356,6 @@ def mentions_all(words: Iterable[str], text: str) -> bool:
 
 def topic_words(topic: str) -> list[str]:
     """The words of a question's topic that say what it is about, as the question wrote them."""
-    words = [w for w in _WORD.findall(topic) if w.lower() not in _NOT_TOPIC]
+    # A contraction is read by its first word: "What's" is "what".
+    words = [w for w in _WORD.findall(topic) if _owner(w).lower() not in _NOT_TOPIC]
     return [w for w in dict.fromkeys(words) if number(w) is None]

@@ -311,6 +311,8 @@ class Assistant:
         if refused := gates.outside_review(q, info, words, others, retriever.metas, answer_id):
             return Grounds(refused)
         hits, vector = self.search(q, filters, info)
+        if refused := gates.unaddressed(q, info, hits, answer_id):
+            return Grounds(refused)
         answer = compose(
             q,
             hits,

@@ -320,3 +320,44 @@ def test_a_sentence_question_needs_the_sentence_not_only_the_conviction(quote, a
     if "convicted" in quote:
         # Whether anyone was convicted is answered by the conviction.
         assert fact_tests(["verdict"], set(), "Was the father convicted?")["verdict"](quote)
+
+
+@pytest.mark.parametrize(
+    ("question", "who"),
+    [
+        ("What did the review recommend for the police?", ("police",)),
+        ("What did the review recommend to GP practices about routine enquiry?", ("GP",)),
+        ("What recommendations did the review make for health visitors?", ("health", "visitors")),
+        ("What did the review recommend about safe sleep?", ()),
+    ],
+)
+def test_whom_a_recommendation_is_asked_to_be_for(question, who):
+    from rag.understand.question import recipient
+
+    assert recipient(question) == who
+
+
+def test_a_recommendation_for_someone_the_named_reviews_recommendations_never_address():
+    from dataclasses import replace
+
+    from rag.answer.gates import unaddressed
+    from rag.understand.question import QueryInfo
+
+    text = "Recommendation 1: Housing providers should share concerns about a thin baby."
+    answer = answer_quoting(text)
+    hit = answer.citations[0].hit
+    hit = replace(hit, chunk=replace(hit.chunk, roles=((0, len(text), "recommendation"),)))
+    info = QueryInfo(documents=("d",), recipient=("police",))
+    refused = unaddressed("q", info, [hit])
+    assert refused is not None and refused.abstained and not refused.citations
+    assert unaddressed("q", replace(info, recipient=("housing",)), [hit]) is None
+    # With no recommendation among the passages, the gate cannot tell and passes.
+    background = replace(hit, chunk=replace(hit.chunk, roles=((0, len(text), "background"),)))
+    assert unaddressed("q", info, [background]) is None
+
+
+def test_an_anonymising_code_in_a_review_name_is_an_alias():
+    from rag.ingest.metadata import _aliases
+
+    assert "T7" in _aliases("Family T7", None, None)
+    assert "W" not in _aliases("Child W", None, None)

@@ -4,6 +4,7 @@ the page (AppTest), against a real index in a temporary folder. The reviews are 
 from __future__ import annotations
 
 import datetime
+import threading
 import tomllib
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 from streamlit.testing.v1 import AppTest
 
-from rag.assistant import Assistant
+from rag.assistant import Assistant, Progress
 from rag.core import errors
 from rag.ingest.catalog import load_catalog, save_entry
 from rag.ingest.uploads import safe_name, save_upload
@@ -50,6 +51,14 @@ def settings(tmp_path, monkeypatch):
     for name in ("RAG_CHROMA_URL", "RAG_LLM", "RAG_ADMIN_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
     return s
+
+
+@pytest.fixture(scope="module")
+def model():
+    """The packaged model, loaded once for this module's service tests."""
+    from rag.index.embedder import Embedder
+
+    return Embedder(make_settings(Path("unused")))
 
 
 @pytest.mark.parametrize(
@@ -94,7 +103,7 @@ def test_add_correct_replace_remove_through_the_service(settings):
     library = Library(assistant)
     added = library.add([("child-m.md", REVIEW), ("bad.md", b"caf\xe9 text\n")])
     assert [type(f) for f in added.failures] == [errors.NotUtf8]
-    assert not (settings.corpus_dir / "bad.md").exists()  # it would fail on every ingest
+    assert not any(settings.corpus_dir.rglob("bad.md"))  # it would fail on every ingest
     (entry,) = library.entries()
     assert entry.meta.id == "child-m" and entry.chunks >= 2
     assert entry.added == datetime.date.today().isoformat()
@@ -120,13 +129,117 @@ def test_add_correct_replace_remove_through_the_service(settings):
     assert "child-m" not in load_catalog(settings.corpus_dir, "catalog.toml").entries
 
 
-def test_changes_need_the_password_when_one_is_set(settings):
-    locked = settings.model_copy(update={"admin_password": SecretStr("correct horse")})
-    library = Library(Assistant(locked))
-    with pytest.raises(NotAllowed):
-        library.add([("child-m.md", REVIEW)], password="wrong")
-    assert not any(settings.corpus_dir.iterdir())
-    assert library.add([("child-m.md", REVIEW)], password="correct horse").report is not None
+def test_an_upload_is_checked_and_corrected_before_it_is_live(settings, model):
+    assistant = Assistant(settings, embedder=model)
+    library = Library(assistant)
+    staged = library.stage([("child-m.md", REVIEW)])
+    assert staged.ids == ("child-m",) and not staged.failures
+    # Read and chunked, nothing live: no index, and an ingest of the folder does not see it.
+    assert assistant.ingest().documents == 0
+    assert assistant.generation() is None and library.entries() == []
+    (item,), problems = library.pending()
+    assert not problems
+    assert item.meta.title == "Local Child Safeguarding Practice Review: Child M"
+    assert "title" in item.meta.inferred and item.chunks >= 2
+    sections = [r.section for r in item.outline]
+    assert sections == ["Introduction", "Recommendation 1", "Recommendation 2"]
+    assert all("recommendation" in r.roles for r in item.outline[1:])
+    # An upload cannot take the id of another one waiting.
+    assert library.stage([("child-m.md", OTHER)]).ids == ("child-m-2",)
+    library.discard("child-m-2")
+    assert [p.meta.id for p in library.pending()[0]] == ["child-m"]
+
+    assert library.correct("child-m", {"review": "Child M (Ashcombe)"}) is None
+    (item,), _ = library.pending()
+    assert item.meta.review == "Child M (Ashcombe)" and "review" not in item.meta.inferred
+    assert assistant.generation() is None
+
+    added = library.add_pending(["child-m"])
+    assert added.report.sync.added == ("child-m",) and library.pending() == ([], ())
+    (entry,) = library.entries()
+    assert entry.meta.review == "Child M (Ashcombe)"
+    assert (settings.corpus_dir / "child-m.md").exists()
+    # Re-applied on every later ingest, as any catalog entry is.
+    assistant.ingest()
+    assert library.entries()[0].meta.review == "Child M (Ashcombe)"
+    # Corrected again after adding: the one entry is updated and the document re-indexed.
+    library.correct("child-m", {"year": 2023})
+    assert library.entries()[0].meta.year == 2023
+    assert library.entries()[0].meta.review == "Child M (Ashcombe)"
+
+
+def test_discarding_an_upload_removes_it_and_its_corrections(settings, model):
+    library = Library(Assistant(settings, embedder=model))
+    library.stage([("child-m.md", REVIEW)])
+    library.correct("child-m", {"review": "Child M"})
+    library.discard("child-m")
+    assert library.pending() == ([], ())
+    assert not [f for f in settings.corpus_dir.rglob("*") if f.is_file() and f.suffix != ".toml"]
+    assert load_catalog(settings.corpus_dir, "catalog.toml").entries == {}
+    with pytest.raises(errors.RagError):
+        library.add_pending(["child-m"])
+
+
+def test_each_file_reports_reading_chunking_and_embedding(settings, model):
+    small = settings.model_copy(update={"ingest_batch": 1})
+    library = Library(Assistant(small, embedder=model))
+    seen: list[tuple[str, str, int, int]] = []
+    progress = Progress(document=lambda *event: seen.append(event))
+    staged = library.stage([("child-m.md", REVIEW), ("baby-t.md", OTHER)], progress=progress)
+    assert {(i, s) for i, s, *_ in seen} == {
+        (i, s) for i in staged.ids for s in ("reading", "chunking")
+    }
+    seen.clear()
+    library.add_pending(list(staged.ids), progress=progress)
+    passages = {e.meta.id: e.chunks for e in library.entries()}
+    for doc_id, total in passages.items():
+        stages = [s for i, s, *_ in seen if i == doc_id]
+        assert stages.index("reading") < stages.index("chunking") < stages.index("embedding")
+        embedding = [(d, t) for i, s, d, t in seen if i == doc_id and s == "embedding"]
+        assert embedding[0] == (0, total) and embedding[-1] == (total, total)
+        # One batch of one chunk at a time: the bar moves through the file's passages.
+        assert [d for d, _ in embedding] == sorted(d for d, _ in embedding)
+        assert len({d for d, _ in embedding}) == total + 1
+
+
+def test_an_answer_during_an_upload_equals_the_one_before(settings, model):
+    small = settings.model_copy(update={"ingest_batch": 1})
+    assistant = Assistant(small, embedder=model)
+    library = Library(assistant)
+    library.add([("child-m.md", REVIEW)])
+    question = "What should dentists do when dental appointments are missed?"
+    before = assistant.ask(question)
+    assert not before.abstained
+
+    library.stage([("baby-t.md", OTHER)])
+    held, release = threading.Event(), threading.Event()
+
+    def hold(doc_id: str, stage: str, done: int, total: int) -> None:
+        # Inside the sync, after the first passage of the new file is embedded and written to
+        # the generation being built, before it is switched to.
+        if stage == "embedding" and done == 1 and not held.is_set():
+            held.set()
+            assert release.wait(120)
+
+    result: list = []
+    worker = threading.Thread(
+        target=lambda: result.append(library.add_pending(["baby-t"], progress=Progress(document=hold)))
+    )
+    worker.start()
+    try:
+        assert held.wait(120), "the upload never reached embedding"
+        during = assistant.ask(question)
+        generation_during = assistant.generation()
+    finally:
+        release.set()
+        worker.join(120)
+    assert result and result[0].report.sync.added == ("baby-t",)
+    assert generation_during == 0 and assistant.generation() == 1
+    for name in ("question", "text", "abstained", "citations", "id", "mode", "notes"):
+        assert getattr(during, name) == getattr(before, name), name
+    # After the switch the scores move (the corpus grew), the quote does not.
+    after = assistant.ask(question)
+    assert [c.quote for c in after.citations][:1] == [c.quote for c in before.citations][:1]
 
 
 def plain(shown: str) -> str:

@@ -4,6 +4,7 @@ the page (AppTest), against a real index in a temporary folder. The reviews are 
 from __future__ import annotations
 
 import datetime
+import re
 import threading
 import tomllib
 from pathlib import Path
@@ -223,7 +224,9 @@ def test_an_answer_during_an_upload_equals_the_one_before(settings, model):
 
     result: list = []
     worker = threading.Thread(
-        target=lambda: result.append(library.add_pending(["baby-t"], progress=Progress(document=hold)))
+        target=lambda: result.append(
+            library.add_pending(["baby-t"], progress=Progress(document=hold))
+        )
     )
     worker.start()
     try:
@@ -242,6 +245,21 @@ def test_an_answer_during_an_upload_equals_the_one_before(settings, model):
     assert [c.quote for c in after.citations][:1] == [c.quote for c in before.citations][:1]
 
 
+def test_changes_need_the_password_when_one_is_set(settings):
+    locked = settings.model_copy(update={"admin_password": SecretStr("correct horse")})
+    library = Library(Assistant(locked))
+    for change in (
+        lambda p: library.add([("child-m.md", REVIEW)], password=p),
+        lambda p: library.stage([("child-m.md", REVIEW)], password=p),
+        lambda p: library.discard("child-m", password=p),
+        lambda p: library.add_pending(["child-m"], password=p),
+    ):
+        with pytest.raises(NotAllowed):
+            change("wrong")
+    assert not any(settings.corpus_dir.iterdir())
+    assert library.add([("child-m.md", REVIEW)], password="correct horse").report is not None
+
+
 def plain(shown: str) -> str:
     """Markdown-escaped text as the reader sees it."""
     return shown.replace("\\", "")
@@ -258,21 +276,64 @@ def test_page_empty_then_uploaded_with_a_bad_file_named(settings):
     at.file_uploader(key="uploads_0").set_value(
         [("child-m.md", REVIEW, "text/markdown"), ("latin.md", b"caf\xe9\n", "text/markdown")]
     ).run()
-    at.button(key="add").click().run()
+    at.button(key="read").click().run()
     assert not at.exception, [e.value for e in at.exception]
     errors_shown = [plain(e.value) for e in at.error]
     assert any(e.startswith("Not added: latin.md: text is not UTF-8") for e in errors_shown)
-    assert any("child-m" in plain(s.value) for s in at.success)
+    assert any("Read child-m" in plain(s.value) for s in at.success)
+    # The preview: what was read, the outline, a form; nothing is live yet.
+    assert any("Waiting to be checked: 1" in h.value for h in at.subheader)
+    title = at.text_input(key="title_child-m_0")
+    assert title.value == "Local Child Safeguarding Practice Review: Child M"
+    assert title.label == "Title (read from the text)"
+    outline = at.dataframe[0].value
+    assert list(outline["Section"]) == ["Introduction", "Recommendation 1", "Recommendation 2"]
+    assert "recommendation" in outline["Parts"][1]
+    assert any("library is empty" in i.value for i in at.info)
+    assert not (settings.corpus_dir / "child-m.md").exists()
+    assert not any(settings.corpus_dir.rglob("latin.md"))
+
+
+def test_page_corrects_an_upload_before_adding_it(settings):
+    Library(Assistant(settings)).stage([("child-m.md", REVIEW)])
+    at = page()
+    at.text_input(key="review_child-m_0").set_value("Child M (checked)")
+    at.button(key="check_child-m").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Saved the corrections" in plain(s.value) for s in at.success)
+    assert load_catalog(settings.corpus_dir, "catalog.toml").entries == {
+        "child-m": {"review": "Child M (checked)"}
+    }
+    # Still waiting, the form shows the saved value, marked as no longer read from the text.
+    review = at.text_input(key="review_child-m_1")
+    assert review.value == "Child M (checked)" and review.label == "Review name"
+    assert any("library is empty" in i.value for i in at.info)
+    # Typed and added in one go: the form's values are saved first, then it goes in.
+    at.text_input(key="year_child-m_1").set_value("2023")
+    at.button(key="add_child-m").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Added: child-m" in plain(s.value) for s in at.success)
+    assert not any("Waiting to be checked" in h.value for h in at.subheader)
     table = at.dataframe[0].value
-    assert list(table["Id"]) == ["child-m"]
-    assert "Title" in table["Read from the text"][0]
+    assert list(table["Review"]) == ["Child M (checked)"]
+    assert (settings.corpus_dir / "child-m.md").exists()
+    entry = load_catalog(settings.corpus_dir, "catalog.toml").entries["child-m"]
+    assert entry == {"review": "Child M (checked)", "year": 2023}
 
 
-def test_page_correct_then_remove(settings):
+def test_page_discards_an_upload(settings):
+    Library(Assistant(settings)).stage([("child-m.md", REVIEW)])
+    at = page()
+    at.button(key="discard_child-m").click().run()
+    assert any("Discarded child-m.md" in plain(s.value) for s in at.success)
+    assert not any(f.is_file() for f in settings.corpus_dir.rglob("*"))
+
+
+def test_page_correct_after_adding_then_remove(settings):
     Library(Assistant(settings)).add([("child-m.md", REVIEW), ("baby-t.md", OTHER)])
     at = page()
     at.text_input(key="review_child-m_0").set_value("Child M (corrected)")
-    at.button[[b.label for b in at.button].index("Save corrections")].click().run()
+    at.button(key="save_child-m").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("Saved the corrections" in plain(s.value) for s in at.success)
     reviews = dict(zip(at.dataframe[0].value["Id"], at.dataframe[0].value["Review"]))
@@ -282,9 +343,27 @@ def test_page_correct_then_remove(settings):
     assert catalog == {"child-m": {"review": "Child M (corrected)"}}
     # The form shows what is now saved, aliases included (they follow the corrected name).
     assert at.text_input(key="aliases_child-m_1").value == "Child M (corrected)"
+    at.text_input(key="year_child-m_1").set_value("last year")
+    at.button(key="save_child-m").click().run()
+    assert any("year must be a number" in e.value for e in at.error)
     at.button(key="remove_baby-t").click().run()
     assert list(at.dataframe[0].value["Id"]) == ["child-m"]
     assert not (settings.corpus_dir / "baby-t.md").exists()
+
+
+def test_page_replaces_a_document(settings):
+    Library(Assistant(settings)).add([("child-m.md", REVIEW)])
+    at = page()
+    assert at.button(key="do_replace_child-m").disabled
+    new = REVIEW.replace(b"two dental", b"three dental")
+    at.file_uploader(key="replace_child-m").set_value(("v2.md", new, "text/markdown")).run()
+    at.button(key="do_replace_child-m").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Replaced" in plain(s.value) and "v2.md" in plain(s.value) for s in at.success)
+    assert list(at.dataframe[0].value["Id"]) == ["child-m"]
+    stored = Assistant(settings).document_text("child-m")
+    assert "three dental" in stored and "two dental" not in stored
+    assert (settings.corpus_dir / "child-m.md").read_bytes() == new
 
 
 def test_page_asks_for_the_password_before_a_change(settings, monkeypatch):
@@ -292,10 +371,26 @@ def test_page_asks_for_the_password_before_a_change(settings, monkeypatch):
     at = page()
     assert at.text_input(key="admin_password")
     at.file_uploader(key="uploads_0").set_value(("child-m.md", REVIEW, "text/markdown")).run()
-    at.button(key="add").click().run()
+    at.button(key="read").click().run()
+    assert any("password" in plain(e.value) for e in at.error)
+    assert not any(f.is_file() for f in settings.corpus_dir.rglob("*"))
+    at.text_input(key="admin_password").set_value("s3cret").run()
+    at.file_uploader(key="uploads_0").set_value(("child-m.md", REVIEW, "text/markdown")).run()
+    at.button(key="read").click().run()
+    assert at.text_input(key="title_child-m_0")
+    at.text_input(key="admin_password").set_value("wrong").run()
+    at.button(key="add_child-m").click().run()
     assert any("password" in plain(e.value) for e in at.error)
     assert not (settings.corpus_dir / "child-m.md").exists()
     at.text_input(key="admin_password").set_value("s3cret").run()
-    at.file_uploader(key="uploads_0").set_value(("child-m.md", REVIEW, "text/markdown")).run()
-    at.button(key="add").click().run()
+    at.button(key="add_child-m").click().run()
     assert (settings.corpus_dir / "child-m.md").exists()
+
+
+def test_page_shows_document_text_as_text(settings):
+    html = b"# <img src=x onerror=alert(1)> *Child* M\n\n## Recommendation 1\n\nShare it.\n"
+    Library(Assistant(settings)).stage([("html.md", html)])
+    at = page()
+    shown = [m.value for m in at.markdown]
+    assert any("\\<img src" in v for v in shown)  # escaped, so shown as the characters
+    assert not any(re.search(r"(?<!\\)<", v) for v in shown)

@@ -49,6 +49,8 @@ def test_upload_correct_and_ask(browser, tmp_path):  # noqa: F811
         settled(page)
         # The preview: nothing is live yet; correct the review name, then add it.
         expect(page.get_by_text("Waiting to be checked: 1")).to_be_visible()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "library-preview.png"), full_page=True)
         review = page.get_by_label("Review name", exact=False).first
         review.fill("Child K (Northdale)")
         review.press("Tab")  # commits the typed text before the button is pressed
@@ -57,7 +59,6 @@ def test_upload_correct_and_ask(browser, tmp_path):  # noqa: F811
         expect(page.get_by_text("Added: child-k-overview")).to_be_visible(timeout=LOAD_MS)
         settled(page)
         expect(page.get_by_text("Waiting to be checked")).to_have_count(0)
-        ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "library.png"), full_page=True)
 
         page.get_by_test_id("stSidebarNavLink").filter(has_text="Chat").first.click()

@@ -23,11 +23,11 @@ from rag.answer.verify import verify_quote
 from rag.core.errors import IndexMissing, LLMUnavailable
 from rag.core.models import Answer, Chunk, DocMeta, Document, Filters, Hit
 from rag.core.settings import Settings
+from rag.index.building import counting
 from rag.index.inventory import CorpusInfo, describe
 from rag.index.records import IngestReport, search_text
 from rag.index.store import Encoder, Store
-from rag.ingest.chunking import chunk_document
-from rag.ingest.reading import Progress, content_hash, load
+from rag.ingest.reading import Progress, prepare
 from rag.llm.chat import ChatModel, build_chat_model
 from rag.llm.claims import SentenceCheck
 from rag.llm.rewrite import rewrite_followup
@@ -101,18 +101,20 @@ class Assistant:
         """Bring the index in line with the files under `paths` (default: the corpus folder)."""
         paths = list(paths) if paths else [self.settings.corpus_dir]
         progress = progress or Progress()
-        loaded = load(paths, self.settings, progress.files)
-        prepared = [
-            (doc, content_hash(doc.text), chunk_document(doc, self.settings))
-            for doc in loaded.documents
-        ]
+        read = prepare(paths, self.settings, progress)
+        loaded, prepared = read.loaded, read.documents
+        totals = {doc.id: len(chunks) for doc, _, chunks in prepared}
+        encoder = Encoder(self.embedder.embed, search_text, self._quotable)
         report = self.store.sync(
             prepared,
-            Encoder(self.embedder.embed, search_text, self._quotable),
+            counting(encoder, totals, progress.document),
             remove=loaded.removable,
             progress=progress.chunks,
             batch=self.settings.ingest_batch,
         )
+        for doc_id, total in totals.items():
+            # Unchanged passages reuse their vectors: each file is complete once the sync is.
+            progress.document(doc_id, "embedding", total, total)
         # Readers notice the new generation themselves (see `retriever`); nothing to reset.
         changed = {*report.added, *report.replaced}
         return IngestReport(

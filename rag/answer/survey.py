@@ -13,7 +13,9 @@ model, which is given a few passages, not dozens.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -23,7 +25,8 @@ from rag.answer.verify import display
 from rag.answer.wording import review_name
 from rag.core.models import Answer, Citation, DocMeta, Document, Hit, Quote, ReviewGroup
 from rag.core.settings import Settings
-from rag.understand.question import QueryInfo
+from rag.retrieve.base import Query
+from rag.understand.question import QueryInfo, topic_words
 
 
 def applies(answer: Answer, info: QueryInfo, settings: Settings) -> bool:
@@ -37,36 +40,66 @@ def applies(answer: Answer, info: QueryInfo, settings: Settings) -> bool:
     return bool(settings.survey_reviews) and not answer.abstained and not named
 
 
+def topic(question: str) -> str:
+    """The question from its first topic word on ("What have reviews found about safe sleep?"
+    -> "safe sleep?"); the question itself when no word says what it is about."""
+    words = topic_words(question)
+    found = re.search(rf"(?<!\w){re.escape(words[0])}", question) if words else None
+    return question[found.start() :] if found else question
+
+
+def by_topic(query: Query, embed: Callable[[list[str]], np.ndarray]) -> Query:
+    """The query with support judged by its topic alone.
+
+    Every review says what reviews found: judged by the question as asked, a review's account
+    of its own method ("The review used a systems approach") supports "What have reviews found
+    about X?" whatever X is. A question naming a review is judged by its topic for the same
+    reason (see Assistant.query).
+    """
+    text = topic(query.text)
+    return query if text == query.text else replace(query, support=embed([text])[0])
+
+
 def review_of(meta: DocMeta) -> tuple[str | None, str]:
     """What makes documents one review: a partnership's response and briefing on the same case
     are one review; a review with no catalog name goes by its title."""
     return meta.partnership, meta.review or meta.title
 
 
-def best_by_review(hits: Sequence[Hit], settings: Settings) -> list[Hit]:
-    """Each review's best-supported passage among those the abstention gate supports, best
-    first: the passages any answer across reviews could quote, however many there are."""
-    every = settings.model_copy(update={"top_k": max(1, len(hits))})
-    best: dict[tuple[str | None, str], Hit] = {}
-    for h in supported(hits, every, across=True):
+def best_by_review(hits: Sequence[Hit], settings: Settings) -> list[tuple[Hit, float]]:
+    """Each review that the abstention gate finds supporting the question, with the passage to
+    quote and the review's support, best supported first.
+
+    The passage is the review's first in the fused ranking (words and meaning, not meaning
+    alone: on zoo-dev it held the labelled phrase more often); the support is the highest
+    cosine of any of its supported passages.
+    """
+    # The abstention gate, with breadth over reviews, every passage of the pool, and the
+    # threshold calibrated for support judged by the topic alone (see `by_topic`).
+    every = settings.model_copy(
+        update={"top_k": max(1, len(hits)), "abstain_threshold": settings.survey_threshold}
+    )
+    first: dict[tuple[str | None, str], Hit] = {}
+    support: dict[tuple[str | None, str], float] = {}
+    for h in sorted(supported(hits, every, across=True), key=lambda h: -h.score):
         key = review_of(h.meta)
-        if key not in best or h.dense > best[key].dense:
-            best[key] = h
-    return sorted(best.values(), key=lambda h: -h.dense)
+        first.setdefault(key, h)
+        support[key] = max(support.get(key, -1.0), h.dense)
+    return sorted(((first[k], support[k]) for k in first), key=lambda hs: -hs[1])
 
 
-def _groups(citations: Sequence[Citation]) -> list[ReviewGroup]:
+def _groups(citations: Sequence[Citation], support: dict) -> list[ReviewGroup]:
     by_review: dict[tuple[str | None, str], list[Citation]] = {}
     for c in citations:
         by_review.setdefault(review_of(c.hit.meta), []).append(c)
     return [
         ReviewGroup(
-            review=cs[0].hit.meta.review or cs[0].hit.meta.title,
+            review=key[1],
             documents=tuple(dict.fromkeys(c.quote.document for c in cs)),
             citations=tuple(cs),
-            support=float(cs[0].hit.dense),
+            support=float(support[key]),
         )
-        for cs in by_review.values()
+        for key, cs in by_review.items()
     ]
 
 
@@ -95,21 +128,33 @@ def render(groups: Sequence[ReviewGroup], shown: int) -> str:
 
 def widen(
     answer: Answer,
-    hits: Sequence[Hit],
-    vector: np.ndarray,
+    query: Query,
+    search: Callable[[Query], Sequence[Hit]],
+    embed: Callable[[list[str]], np.ndarray],
     documents: Callable[[str], Document],
     vectors: Callable[[list[Candidate]], np.ndarray],
     verify: Callable[[Quote], bool],
     settings: Settings,
 ) -> Answer:
-    """The answer across every review the pool `hits` supports, or `answer` when fewer than two.
+    """The answer across every review that `search` (the wider pool) finds supporting the
+    question's topic, or `answer` when fewer than two do.
 
     A review whose quotes all fail verification is neither shown nor counted.
     """
-    best = best_by_review(hits, settings)
+    about = by_topic(query, embed)
+    best = best_by_review(search(about), settings)
     if len(best) < 2:
         return answer
-    groups = _groups(quote_passages(best, vector, documents, vectors, verify, settings))
+    import os
+
+    judge = (
+        about.support
+        if (about.support is not None and os.environ.get("SV", "topic") == "topic")
+        else query.full
+    )
+    support = {review_of(h.meta): s for h, s in best}
+    cited = quote_passages([h for h, _ in best], judge, documents, vectors, verify, settings)
+    groups = _groups(cited, support)
     if len(groups) < 2:
         return answer
     shown = min(settings.survey_reviews, len(groups))

@@ -11,7 +11,6 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -328,8 +327,8 @@ class Assistant:
         if refused := gates.missing_fact(answer, info, retriever.common_words, settings):
             return Grounds(refused)
         if survey.applies(answer, info, settings):
-            search = partial(retriever.hits, filters=filters, n=settings.survey_pool)
-            answer = survey.widen(answer, query, search, self.embed, *sources, settings)
+            wide = (retriever.hits, filters, self.embed)
+            answer = survey.widen(answer, query, *wide, *sources, settings)
         llm = self.settings.llm or self._chat_model
         final = answer.abstained or bool(answer.groups) or not llm
         return Grounds(answer, final, q, hits, settings, k, info.across_reviews)

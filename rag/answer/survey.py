@@ -23,7 +23,7 @@ from rag.answer.compose import Candidate, quote_passages
 from rag.answer.gates import supported
 from rag.answer.verify import display
 from rag.answer.wording import review_name
-from rag.core.models import Answer, Citation, DocMeta, Document, Hit, Quote, ReviewGroup
+from rag.core.models import Answer, Citation, DocMeta, Document, Filters, Hit, Quote, ReviewGroup
 from rag.core.settings import Settings
 from rag.retrieve.base import Query
 from rag.understand.question import QueryInfo, topic_words
@@ -129,29 +129,25 @@ def render(groups: Sequence[ReviewGroup], shown: int) -> str:
 def widen(
     answer: Answer,
     query: Query,
-    search: Callable[[Query], Sequence[Hit]],
+    search: Callable[[Query, Filters, int], Sequence[Hit]],
+    filters: Filters,
     embed: Callable[[list[str]], np.ndarray],
     documents: Callable[[str], Document],
     vectors: Callable[[list[Candidate]], np.ndarray],
     verify: Callable[[Quote], bool],
     settings: Settings,
 ) -> Answer:
-    """The answer across every review that `search` (the wider pool) finds supporting the
-    question's topic, or `answer` when fewer than two do.
+    """The answer across every review whose passages in a wider pool (`search`, i.e.
+    Retriever.hits, with `settings.survey_pool` from each ranking) support the question's topic,
+    or `answer` when fewer than two do.
 
     A review whose quotes all fail verification is neither shown nor counted.
     """
     about = by_topic(query, embed)
-    best = best_by_review(search(about), settings)
+    best = best_by_review(search(about, filters, settings.survey_pool), settings)
     if len(best) < 2:
         return answer
-    import os
-
-    judge = (
-        about.support
-        if (about.support is not None and os.environ.get("SV", "topic") == "topic")
-        else query.full
-    )
+    judge = about.full if about.support is None else about.support
     support = {review_of(h.meta): s for h, s in best}
     cited = quote_passages([h for h, _ in best], judge, documents, vectors, verify, settings)
     groups = _groups(cited, support)

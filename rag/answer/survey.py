@@ -114,21 +114,20 @@ def _capital(text: str) -> str:
 
 
 def render(groups: Sequence[ReviewGroup], shown: int) -> str:
-    """The answer text: how many reviews address the question, then each shown review's quotes."""
+    """The answer text: how many reviews address the question, then each shown review's quotes.
+
+    The reviews held back are only counted in the lead-in: every later paragraph cites.
+    """
     total, hidden = len(groups), max(0, len(groups) - shown)
     lead = f"{total} reviews address this. " + (
-        f"The {shown} with the strongest support are quoted below, each from its best-supported "
-        "passage, word for word:"
+        f"The first {shown} are quoted below, word for word; the other {hidden} on request:"
         if hidden
-        else "Each is quoted below from its best-supported passage, word for word:"
+        else "Each is quoted below, word for word:"
     )
     parts = [lead]
     for g in groups[:shown]:
         quotes = "\n".join(f'"{display(c.quote.text)}" [{c.n}]' for c in g.citations)
         parts.append(f"{_capital(review_name(g.citations[0].hit.meta))}:\n{quotes}")
-    if hidden:
-        more = "review addresses" if hidden == 1 else "reviews address"
-        parts.append(f"{hidden} more {more} this, with less support; ask to see them.")
     return "\n\n".join(parts)
 
 

@@ -327,8 +327,8 @@ class Assistant:
         if refused := gates.missing_fact(answer, info, retriever.common_words, settings):
             return Grounds(refused)
         if survey.applies(answer, info, settings):
-            wide = (retriever.hits, filters, self.embed)
-            answer = survey.widen(answer, query, *wide, *sources, settings)
+            wide = (retriever.hits, filters, self.embed, *sources[:2])
+            answer = survey.widen(answer, query, *wide, settings)
         llm = self.settings.llm or self._chat_model
         final = answer.abstained or bool(answer.groups) or not llm
         return Grounds(answer, final, q, hits, settings, k, info.across_reviews)

@@ -136,7 +136,8 @@ def quote_passages(
     The sentences are chosen by `choose_spans`; a quote `verify` rejects is dropped. See
     `compose` for `vectors`, `overview` and `states`.
     """
-    docs = {h.chunk.document: documents(h.chunk.document) for h in chosen}
+    # One read per document, however many of its passages are quoted.
+    docs = {d: documents(d) for d in dict.fromkeys(h.chunk.document for h in chosen)}
     passages = [(hit, docs[hit.chunk.document].text) for hit in chosen]
     spans = [_scored(h.chunk, *candidate_spans(h, t, settings), settings) for h, t in passages]
     wanted = [

@@ -161,7 +161,7 @@ def stage_build_scale(n_chunks: int, index: Path) -> dict:
     rng = np.random.default_rng(7)
 
     def quotable(c):
-        return [(s.start, s.end) for s in scored_spans(c)]
+        return [(s.start, s.end) for s in scored_spans(c, settings)]
 
     # Texts of the real corpus (chunk search texts and sentences) get their real vectors, each
     # embedded once; recombined paragraphs repeat corpus sentences, which then share them.

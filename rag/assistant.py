@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from rag.answer import gates
+from rag.answer import gates, survey
 from rag.answer.compose import Candidate, compose, scored_spans
 from rag.answer.gates import Grounds
 from rag.answer.verify import verify_quote
@@ -312,16 +312,16 @@ class Assistant:
         words, others = retriever.not_in_review(info)
         if refused := gates.outside_review(q, info, words, others, retriever.metas, answer_id):
             return Grounds(refused)
-        hits, vector = self.search(q, filters, info)
+        query = self.query(info.text or q, info)
+        hits, vector = retriever.hits(query, filters), query.full
         if refused := gates.unaddressed(q, info, hits, answer_id):
             return Grounds(refused)
+        sources = (self.document, self.sentence_vectors, self._verify)
         answer = compose(
             q,
             hits,
             vector,
-            self.document,
-            self.sentence_vectors,
-            self._verify,
+            *sources,
             settings,
             answer_id,
             across=info.across_reviews,
@@ -330,7 +330,11 @@ class Assistant:
         )
         if refused := gates.missing_fact(answer, info, retriever.common_words, settings):
             return Grounds(refused)
-        final = answer.abstained or not (self.settings.llm or self._chat_model)
+        if survey.applies(answer, info, settings):
+            wide = (retriever.hits, filters, self.embed, *sources[:2])
+            answer = survey.widen(answer, query, *wide, settings)
+        llm = self.settings.llm or self._chat_model
+        final = answer.abstained or bool(answer.groups) or not llm
         return Grounds(answer, final, q, hits, settings, k, info.across_reviews)
 
     # -- the chat turn -----------------------------------------------------------------------
@@ -381,16 +385,9 @@ class Assistant:
     def _synthesis(self, make: Callable[..., R], g: Grounds) -> R:
         # The extractive answer is the fallback: an unreachable model never fails the question.
         # The model is built here, inside the caller's try, so a missing one becomes a note.
+        model, text = self.chat_model, self.document_text
         return make(
-            g.question,
-            g.hits,
-            g.answer,
-            self.chat_model,
-            self.document_text,
-            self._verify,
-            g.settings,
-            g.k,
-            g.across,
+            g.question, g.hits, g.answer, model, text, self._verify, g.settings, g.k, g.across
         )
 
     @staticmethod

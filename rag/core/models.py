@@ -145,6 +145,26 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ReviewGroup:
+    """One review's part of an answer across reviews: its best-supported passage, quoted."""
+
+    review: str
+    documents: tuple[str, ...]
+    citations: tuple[Citation, ...]
+    # The cosine of the review's best passage to the question, which orders the groups.
+    support: float
+
+    def to_json(self) -> dict:
+        """The group as the CLI's JSON contract spells it."""
+        return {
+            "review": self.review,
+            "documents": list(self.documents),
+            "support": round(float(self.support), 6),
+            "citations": [c.to_json() for c in self.citations],
+        }
+
+
+@dataclass(frozen=True)
 class Answer:
     """What the assistant says: a lead-in, verified quotes and their citations, or abstains."""
 
@@ -155,6 +175,15 @@ class Answer:
     id: str | None = None
     mode: str = "extractive"
     notes: tuple[str, ...] = field(default=())
+    # Every review that addresses a question naming none, best supported first (empty for an
+    # answer from one review); the first `shown` are quoted in `citations`, the rest on request.
+    groups: tuple[ReviewGroup, ...] = ()
+    shown: int = 0
+
+    @property
+    def hidden(self) -> tuple[ReviewGroup, ...]:
+        """The groups shown only on request."""
+        return self.groups[self.shown :]
 
     def to_json(self) -> dict:
         """The answer as the CLI's JSON contract spells it."""
@@ -167,6 +196,11 @@ class Answer:
         }
         if self.mode != "extractive":
             out["mode"] = self.mode
+        if self.groups:
+            out["reviews"] = len(self.groups)
+            out["groups"] = [
+                g.to_json() | {"shown": i < self.shown} for i, g in enumerate(self.groups)
+            ]
         return out
 
 

@@ -74,9 +74,7 @@ class CachedEmbedder:
         """Like Embedder.embed: unit float32 rows, from the cache where it has them."""
         keys = [self._key(t) for t in texts]
         pending = dict(zip(self._pending_keys, self._pending))
-        missing = {
-            k: t for k, t in zip(keys, texts) if k not in self._rows and k not in pending
-        }
+        missing = {k: t for k, t in zip(keys, texts) if k not in self._rows and k not in pending}
         self.misses += len(missing)
         self.hits += len(texts) - len(missing)
         if missing:

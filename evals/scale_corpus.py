@@ -28,7 +28,9 @@ from evals.scale_layouts import LAYOUTS
 # Bump when the documents change: it keys the cached index (evals/scale_cache.py).
 VERSION = "scale-1"
 THEMES = Path(__file__).with_name("scale_themes.toml")
-FICTION = "This is a fictional document written for software testing; all names and events are invented."
+FICTION = (
+    "This is a fictional document written for software testing; all names and events are invented."
+)
 NUMBERS = ("three", "four", "five", "six", "seven", "eight", "twelve", "twenty")
 PERCENTS = ("48%", "57%", "63%", "71%", "78%", "84%", "89%", "93%")
 
@@ -226,6 +228,43 @@ def reviews(n: int, start: int = 0) -> list[Review]:
     """Reviews start .. n-1."""
     data = load_data()
     return [review(i, data) for i in range(start, n)]
+
+
+CORPUS_WIDE = (
+    "What do the reviews say about {theme}?",
+    "What have reviews recommended about {theme}?",
+    "What are the common findings across the reviews on {theme}?",
+    "What have partnerships done in response to recommendations on {theme}?",
+    "Which reviews made recommendations about {theme}?",
+)
+REVIEW_SCOPED = (
+    "What did the {name} review recommend about {theme}?",
+    "What did the {name} review find about {theme}?",
+    "How did {place} respond to the {name} review's recommendations on {theme}?",
+    "What did {name} say about {theme}?",
+)
+
+
+def questions(n_reviews: int, count: int, seed: int = 3) -> list[dict]:
+    """Benchmark questions on the first n_reviews reviews, alternately corpus-wide (naming no
+    review, at least half) and review-scoped (a review and one of its themes)."""
+    rng = random.Random(seed)
+    data = load_data()
+    themes = [t["name"] for t in data["theme"]]
+    out = []
+    for k in range(count):
+        if k % 2 == 0:
+            theme = themes[(k // 2) % len(themes)]
+            q = CORPUS_WIDE[(k // 2) % len(CORPUS_WIDE)].format(theme=theme)
+            out.append({"question": q, "kind": "corpus-wide", "review": None, "theme": theme})
+            continue
+        r = review(rng.randrange(n_reviews), data)
+        theme = rng.choice(r.blocks).theme
+        q = REVIEW_SCOPED[(k // 2) % len(REVIEW_SCOPED)].format(
+            name=r.name, place=r.place, theme=theme
+        )
+        out.append({"question": q, "kind": "review-scoped", "review": r.name, "theme": theme})
+    return out
 
 
 def render(r: Review) -> tuple[str, str]:

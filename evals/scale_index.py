@@ -63,12 +63,12 @@ def ingest(folder: Path, settings, cache: CachedEmbedder) -> dict:
     }
 
 
-def warm(reviews: int, step: int = 50) -> None:
-    """Embed the texts of reviews 0 .. reviews-1 into the cache, `step` reviews at a time."""
+def warm(reviews: int, step: int = 50, start: int = 0) -> None:
+    """Embed the texts of reviews start .. reviews-1 into the cache, `step` at a time."""
     with tempfile.TemporaryDirectory(prefix="rag-warm-") as tmp:
         tmp = Path(tmp)
         cache = None
-        for start in range(0, reviews, step):
+        for start in range(start, reviews, step):
             folder = scale_corpus.write(min(reviews, start + step), tmp / f"d{start}", start)
             settings = settings_for(tmp / f"i{start}", folder)
             cache = cache or CachedEmbedder(settings)
@@ -120,9 +120,10 @@ def main() -> None:
     ap.add_argument("what", choices=("warm", "build"))
     ap.add_argument("--reviews", type=int, default=1570)
     ap.add_argument("--step", type=int, default=50)
+    ap.add_argument("--start", type=int, default=0, help="First review to warm.")
     a = ap.parse_args()
     if a.what == "warm":
-        warm(a.reviews, a.step)
+        warm(a.reviews, a.step, a.start)
     else:
         print(json.dumps(build(a.reviews)))
 

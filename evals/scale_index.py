@@ -63,12 +63,12 @@ def ingest(folder: Path, settings, cache: CachedEmbedder) -> dict:
     }
 
 
-def warm(reviews: int, step: int = 50, start: int = 0) -> None:
-    """Embed the texts of reviews start .. reviews-1 into the cache, `step` at a time."""
+def warm(reviews: int, step: int = 50, first: int = 0) -> None:
+    """Embed the texts of reviews first .. reviews-1 into the cache, `step` at a time."""
     with tempfile.TemporaryDirectory(prefix="rag-warm-") as tmp:
         tmp = Path(tmp)
         cache = None
-        for start in range(start, reviews, step):
+        for start in range(first, reviews, step):
             folder = scale_corpus.write(min(reviews, start + step), tmp / f"d{start}", start)
             settings = settings_for(tmp / f"i{start}", folder)
             cache = cache or CachedEmbedder(settings)

@@ -192,11 +192,16 @@ async def audit_page(
         leaks.append(f"{name}: shows questions it never asked {foreign}")
     body = folded(await page.locator("body").inner_text())
     # Quotes only: a quote can open like a document title, which every card citing it shows.
-    quoted = " | ".join(folded(t) for t in await page.locator("blockquote").all_inner_texts())
+    # A quote is known by its opening words: another answer's longer quote may hold it inside.
+    quoted = [folded(t) for t in await page.locator("blockquote").all_inner_texts()]
     for other in others:
         if other.question in body:
             leaks.append(f"{name} shows another session's question {other.question!r}")
-        leaks += [f"{name} shows another session's quote {k!r}" for k in other.keys if k in quoted]
+        leaks += [
+            f"{name} shows another session's quote {k!r}"
+            for k in other.keys
+            if any(t.startswith(k) for t in quoted)
+        ]
     if n := await page.locator(PROBLEMS).count():
         errors.append(f"{name}: {n} error messages on the page")
     if not complete:

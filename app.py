@@ -78,6 +78,23 @@ def render_card(tid: int, citation: Citation, assistant: Assistant) -> None:
                 st.markdown(window.markdown)
 
 
+def show_more(key: str) -> None:
+    st.session_state[key] = True
+
+
+def render_groups(turn: dict, answer: Answer, assistant: Assistant) -> None:
+    """An answer across reviews: one box per review with its quotes, the rest on request."""
+    st.markdown(esc(ui.lead_in(answer)))
+    key = ui.more_key(answer)
+    for i, group in enumerate(ui.visible_groups(answer, st.session_state.get(key, False))):
+        with st.container(border=True, key=f"group_{turn['id']}_{i}"):
+            st.markdown(f"**{esc(ui.group_heading(group))}**")
+            for c in group.citations:
+                render_card(turn["id"], c, assistant)
+    if (label := ui.more_label(answer)) and not st.session_state.get(key, False):
+        st.button(label, key=f"more_{turn['id']}", on_click=show_more, args=(key,))
+
+
 def render_feedback(turn: dict, store: FeedbackStore) -> None:
     tid = turn["id"]
     st.feedback("thumbs", key=f"rating_{tid}", on_change=rate, args=(turn, store))
@@ -119,6 +136,10 @@ def render_answer(turn: dict, assistant: Assistant, info: CorpusInfo, store: Fee
         st.markdown(esc(answer.text))
         for line in ui.abstention_advice(answer, info, turn["resolved"].filters):
             st.markdown("- " + esc(line))
+    elif answer.groups:
+        render_groups(turn, answer, assistant)
+        for note in answer.notes:
+            st.caption(esc(note))
     else:
         if answer.mode == "llm":
             render_written(answer)

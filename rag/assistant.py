@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from rag.answer import gates
+from rag.answer import gates, survey
 from rag.answer.compose import Candidate, compose, scored_spans
 from rag.answer.gates import Grounds
 from rag.answer.verify import verify_quote
 from rag.core.errors import IndexMissing, LLMUnavailable
 from rag.core.models import Answer, Chunk, DocMeta, Document, Filters, Hit, Progress
 from rag.core.settings import Settings
+from rag.index.building import counting
 from rag.index.inventory import CorpusInfo, describe
 from rag.index.records import IngestReport, search_text
 from rag.index.store import Encoder, Store
@@ -88,25 +89,26 @@ class Assistant:
         self, paths: Iterable[Path] | None = None, progress: Progress | None = None
     ) -> IngestReport:
         """Bring the index in line with the files under `paths` (default: the corpus folder)."""
-        from rag.ingest.chunking import chunk_document
-        from rag.ingest.reading import content_hash, load
+        from rag.ingest.reading import prepare
 
         paths = list(paths) if paths else [self.settings.corpus_dir]
         progress = progress or Progress()
-        loaded = load(paths, self.settings, progress.files)
-        prepared = [
-            (doc, content_hash(doc.text), chunk_document(doc, self.settings))
-            for doc in loaded.documents
-        ]
+        read = prepare(paths, self.settings, progress)
+        loaded, prepared = read.loaded, read.documents
+        totals = {doc.id: len(chunks) for doc, _, chunks in prepared}
+        encoder = Encoder(self.embedder.embed, search_text, self._quotable)
         report = self.store.sync(
             prepared,
-            Encoder(self.embedder.embed, search_text, self._quotable),
+            counting(encoder, totals, progress.document),
             remove=loaded.removable,
             progress=progress.chunks,
             batch=self.settings.ingest_batch,
             # The new generation's retriever, saved before it answers: no process builds it.
             derive=lambda view: Retriever(view, self.settings),
         )
+        for doc_id, total in totals.items():
+            # Unchanged passages reuse their vectors: each file is complete once the sync is.
+            progress.document(doc_id, "embedding", total, total)
         # Readers notice the new generation themselves (see `retriever`); nothing to reset.
         changed = {*report.added, *report.replaced}
         return IngestReport(
@@ -308,14 +310,16 @@ class Assistant:
         words, others = retriever.not_in_review(info)
         if refused := gates.outside_review(q, info, words, others, retriever.metas, answer_id):
             return Grounds(refused)
-        hits, vector = self.search(q, filters, info)
+        query = self.query(info.text or q, info)
+        hits, vector = retriever.hits(query, filters), query.full
+        if refused := gates.unaddressed(q, info, hits, answer_id):
+            return Grounds(refused)
+        sources = (self.document, self.sentence_vectors, self._verify)
         answer = compose(
             q,
             hits,
             vector,
-            self.document,
-            self.sentence_vectors,
-            self._verify,
+            *sources,
             settings,
             answer_id,
             across=info.across_reviews,
@@ -324,7 +328,11 @@ class Assistant:
         )
         if refused := gates.missing_fact(answer, info, retriever.common_words, settings):
             return Grounds(refused)
-        final = answer.abstained or not (self.settings.llm or self._chat_model)
+        if survey.applies(answer, info, settings):
+            wide = (retriever.hits, filters, self.embed, *sources[:2])
+            answer = survey.widen(answer, query, *wide, settings)
+        llm = self.settings.llm or self._chat_model
+        final = answer.abstained or bool(answer.groups) or not llm
         return Grounds(answer, final, q, hits, settings, k, info.across_reviews)
 
     # -- the chat turn -----------------------------------------------------------------------
@@ -379,16 +387,9 @@ class Assistant:
     def _synthesis(self, make: Callable[..., R], g: Grounds) -> R:
         # The extractive answer is the fallback: an unreachable model never fails the question.
         # The model is built here, inside the caller's try, so a missing one becomes a note.
+        model, text = self.chat_model, self.document_text
         return make(
-            g.question,
-            g.hits,
-            g.answer,
-            self.chat_model,
-            self.document_text,
-            self._verify,
-            g.settings,
-            g.k,
-            g.across,
+            g.question, g.hits, g.answer, model, text, self._verify, g.settings, g.k, g.across
         )
 
     @staticmethod

@@ -154,17 +154,38 @@ def _questions(batch: Path) -> Iterator[tuple[str | None, str]]:
             yield None, line
 
 
-def _print_answer(answer: Answer) -> None:
+def _print_citation(c) -> None:
     from rag.ui.view import display
 
-    click.echo(answer.text)
-    if answer.citations:
-        click.echo("\nSources:")
-    for c in answer.citations:
-        page = f", p. {c.page}" if c.page else ""
-        partnership = f" ({c.hit.meta.partnership})" if c.hit.meta.partnership else ""
-        click.echo(f"  [{c.n}] {c.hit.meta.title}{partnership} — {c.hit.chunk.section}{page}")
-        click.echo(f'      "{display(c.quote.text)}"')
+    page = f", p. {c.page}" if c.page else ""
+    partnership = f" ({c.hit.meta.partnership})" if c.hit.meta.partnership else ""
+    click.echo(f"  [{c.n}] {c.hit.meta.title}{partnership} — {c.hit.chunk.section}{page}")
+    click.echo(f'      "{display(c.quote.text)}"')
+
+
+def _print_groups(answer: Answer, every: bool) -> None:
+    """An answer across reviews: how many address it, then each shown review's quotes."""
+    from rag.ui import view
+
+    click.echo(view.lead_in(answer))
+    for group in view.visible_groups(answer, every):
+        click.echo(f"\n{view.group_heading(group)}:")
+        for c in group.citations:
+            _print_citation(c)
+    if answer.hidden and not every:
+        more = view.more_label(answer).removeprefix("Show ")
+        click.echo(f"\n{more} address this: add --all-reviews to show them.")
+
+
+def _print_answer(answer: Answer, every: bool = False) -> None:
+    if answer.groups:
+        _print_groups(answer, every)
+    else:
+        click.echo(answer.text)
+        if answer.citations:
+            click.echo("\nSources:")
+        for c in answer.citations:
+            _print_citation(c)
     for note in answer.notes:
         click.echo(f"\nNote: {note}")
 
@@ -177,12 +198,18 @@ def _print_answer(answer: Answer) -> None:
 @click.option("--partnership", multiple=True, help="Only cite this partnership (repeatable).")
 @click.option("--review", multiple=True, help="Only cite this review (repeatable).")
 @click.option(
+    "--all-reviews",
+    "every",
+    is_flag=True,
+    help="When several reviews address a question, show every one (not only the first few).",
+)
+@click.option(
     "--batch",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="File of questions: one per line, or JSONL objects with `question` and optional `id`.",
 )
 @click.pass_obj
-def ask_cmd(settings, question, as_json, k, document, partnership, review, batch) -> None:
+def ask_cmd(settings, question, as_json, k, document, partnership, review, every, batch) -> None:
     """Answer a question with verbatim quotes from the reviews, each with a citation."""
     if (question is None) == (batch is None):
         _fail("give a question, or --batch FILE (not both)")
@@ -211,7 +238,7 @@ def ask_cmd(settings, question, as_json, k, document, partnership, review, batch
             notes = {"notes": list(answer.notes)} if answer.notes else {}
             click.echo(json.dumps(answer.to_json() | notes, ensure_ascii=False))
         else:
-            _print_answer(answer)
+            _print_answer(answer, every)
     if failed:
         sys.exit(1)
 

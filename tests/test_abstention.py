@@ -251,3 +251,113 @@ def test_a_partnership_the_corpus_never_names_abstains_though_its_place_is_menti
     assert "“Portsmouth Safeguarding Children Partnership”" in answer.text
     # A partnership the corpus names is answered.
     assert not pipeline.ask("How did Surrey Safeguarding Children Partnership respond?").abstained
+
+
+def test_topic_words_leave_out_function_words_and_contractions():
+    from rag.understand.question import topic_words
+
+    assert topic_words("What's expected of housing staff after the review?") == [
+        "expected",
+        "housing",
+        "staff",
+    ]
+    assert topic_words("Why was the report published so long after the death?") == [
+        "report",
+        "published",
+        "long",
+        "death",
+    ]
+
+
+def _answer_with_role(text: str, role: str):
+    from dataclasses import replace
+
+    answer = answer_quoting(text)
+    c = answer.citations[0]
+    chunk = replace(c.hit.chunk, roles=((0, len(text), role),))
+    return replace(answer, citations=(replace(c, hit=replace(c.hit, chunk=chunk)),))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What progress rating has the partnership given Recommendation 2?",
+        "Has the Board rated Action 6 as complete?",
+        "Has recommendation 4 been completed?",
+        "What is the status of the recommendation on training?",
+    ],
+)
+def test_a_progress_question_is_answered_only_by_a_response_or_progress_passage(question):
+    from rag.understand.facts import asked
+
+    kinds = asked(question)
+    assert "progress" in kinds
+    rec = "The partnership should review its training on neglect by March."
+    assert missing(_answer_with_role(rec, "recommendation"), kinds) is not None
+    done = "Complete: the training was reviewed and relaunched in April."
+    assert missing(_answer_with_role(done, "progress"), kinds) is None
+    assert missing(_answer_with_role(done, "response"), kinds) is None
+
+
+def test_a_question_about_what_was_recommended_is_not_a_progress_question():
+    from rag.understand.facts import asked
+
+    assert "progress" not in asked("What did the review recommend about neglect training?")
+    assert "progress" not in asked("How did the police respond to recommendation 3?")
+
+
+@pytest.mark.parametrize(
+    ("quote", "answers"),
+    [
+        ("The father was later convicted of causing grievous bodily harm.", False),
+        ("He was sentenced to nine years' imprisonment.", True),
+        ("She received a suspended sentence and a community order.", True),
+    ],
+)
+def test_a_sentence_question_needs_the_sentence_not_only_the_conviction(quote, answers):
+    question = "What prison sentence did the father receive?"
+    assert fact_tests(["verdict"], set(), question)["verdict"](quote) is answers
+    if "convicted" in quote:
+        # Whether anyone was convicted is answered by the conviction.
+        assert fact_tests(["verdict"], set(), "Was the father convicted?")["verdict"](quote)
+
+
+@pytest.mark.parametrize(
+    ("question", "who"),
+    [
+        ("What did the review recommend for the police?", ("police",)),
+        ("What did the review recommend to GP practices about routine enquiry?", ("GP",)),
+        ("What recommendations did the review make for health visitors?", ("health", "visitors")),
+        ("What did the review recommend about safe sleep?", ()),
+    ],
+)
+def test_whom_a_recommendation_is_asked_to_be_for(question, who):
+    from rag.understand.question import recipient
+
+    assert recipient(question) == who
+
+
+def test_a_recommendation_for_someone_the_named_reviews_recommendations_never_address():
+    from dataclasses import replace
+
+    from rag.answer.gates import unaddressed
+    from rag.understand.question import QueryInfo
+
+    text = "Recommendation 1: Housing providers should share concerns about a thin baby."
+    answer = answer_quoting(text)
+    hit = answer.citations[0].hit
+    hit = replace(hit, chunk=replace(hit.chunk, roles=((0, len(text), "recommendation"),)))
+    info = QueryInfo(documents=("d",), recipient=("police",))
+    refused = unaddressed("q", info, [hit])
+    assert refused is not None and refused.abstained and not refused.citations
+    assert unaddressed("q", replace(info, recipient=("housing",)), [hit]) is None
+    # With no recommendation among the passages, the gate cannot tell and passes.
+    background = replace(hit, chunk=replace(hit.chunk, roles=((0, len(text), "background"),)))
+    assert unaddressed("q", info, [background]) is None
+
+
+def test_an_anonymising_code_in_a_review_name_is_an_alias():
+    from rag.ingest.metadata import _aliases
+
+    assert "T7" in _aliases("Family T7", None, None)
+    assert "W" not in _aliases("Child W", None, None)

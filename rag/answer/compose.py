@@ -121,29 +121,23 @@ def _in_order(spans: list[Span], doc_text: str, settings: Settings) -> dict[Span
     return score
 
 
-def compose(
-    question: str,
-    hits: Sequence[Hit],
+def quote_passages(
+    chosen: Sequence[Hit],
     vector: np.ndarray,
     documents: Callable[[str], Document],
     vectors: Callable[[list[Candidate]], np.ndarray],
     verify: Callable[[Quote], bool],
     settings: Settings,
-    answer_id: str | None = None,
-    across: bool = False,
     overview: bool = False,
     states: Callable[[str], bool] | None = None,
-) -> Answer:
-    """Build the answer from verified quotes only; abstain when nothing supports it.
+) -> list[Citation]:
+    """The verified quotes of each passage, in the passages' order and numbered from 1.
 
-    `vectors` gives the unit vectors of candidate sentences (stored at ingest, or embedded);
-    `across` asks for breadth over reviews (see `supported`); `overview` (a question naming a
-    review and nothing else) quotes the named openings' first full sentences; `states` tells
-    the sentences stating the kind of fact asked for (see `rag.understand.facts`), which come
-    first.
+    The sentences are chosen by `choose_spans`; a quote `verify` rejects is dropped. See
+    `compose` for `vectors`, `overview` and `states`.
     """
-    chosen = supported(hits, settings, across)
-    docs = {h.chunk.document: documents(h.chunk.document) for h in chosen}
+    # One read per document, however many of its passages are quoted.
+    docs = {d: documents(d) for d in dict.fromkeys(h.chunk.document for h in chosen)}
     passages = [(hit, docs[hit.chunk.document].text) for hit in chosen]
     spans = [_scored(h.chunk, *candidate_spans(h, t, settings), settings) for h, t in passages]
     wanted = [
@@ -168,6 +162,34 @@ def compose(
                 # The page holding the quote's first character, not the chunk's.
                 page = docs[quote.document].page_at(quote.start)
                 citations.append(Citation(len(citations) + 1, quote, hit, page))
+    return citations
+
+
+def compose(
+    question: str,
+    hits: Sequence[Hit],
+    vector: np.ndarray,
+    documents: Callable[[str], Document],
+    vectors: Callable[[list[Candidate]], np.ndarray],
+    verify: Callable[[Quote], bool],
+    settings: Settings,
+    answer_id: str | None = None,
+    across: bool = False,
+    overview: bool = False,
+    states: Callable[[str], bool] | None = None,
+) -> Answer:
+    """Build the answer from verified quotes only; abstain when nothing supports it.
+
+    `vectors` gives the unit vectors of candidate sentences (stored at ingest, or embedded);
+    `across` asks for breadth over reviews (see `supported`); `overview` (a question naming a
+    review and nothing else) quotes the named openings' first full sentences; `states` tells
+    the sentences stating the kind of fact asked for (see `rag.understand.facts`), which come
+    first.
+    """
+    chosen = supported(hits, settings, across)
+    citations = quote_passages(
+        chosen, vector, documents, vectors, verify, settings, overview, states
+    )
     if not citations:
         return abstain(question, answer_id)
     return Answer(question, render(citations), False, tuple(citations), answer_id)

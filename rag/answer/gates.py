@@ -4,9 +4,11 @@
    a safeguarding issue no review covers) -> abstain, naming it;
 2. `outside_review`: it names a review and asks about words that review never uses, though
    other documents do -> abstain, naming the documents that do;
-3. `supported`: which retrieved passages clear the relevance threshold and are near the best;
+3. `unaddressed`: it asks what a named review recommended for someone none of its
+   recommendations found addresses -> abstain;
+4. `supported`: which retrieved passages clear the relevance threshold and are near the best;
    none -> abstain (compose does this when it finds nothing to quote);
-4. `missing_fact`: the kind of fact asked for (a time, an amount, a person ...) is not stated
+5. `missing_fact`: the kind of fact asked for (a time, an amount, a person ...) is not stated
    by a quote from the first passages -> abstain, saying what is missing.
 """
 
@@ -15,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 
-from rag.answer.wording import abstain, not_in_review_text
+from rag.answer.wording import abstain, listed, not_in_review_text, review_name
 from rag.core.models import Answer, DocMeta, Hit
 from rag.core.settings import Settings
 from rag.understand.facts import fact_tests
-from rag.understand.question import QueryInfo
+from rag.understand.question import QueryInfo, mentions_all
 
 NO_DURATION_TEXT = (
     "The passages closest to this question give no time, deadline or frequency, so the corpus "
@@ -58,6 +60,14 @@ NO_PARTS_TEXT = (
     "it and nothing is quoted. Try asking what the reviews found or recommended about it."
 )
 
+NO_PROGRESS_TEXT = (
+    "The passages closest to this question are the review's own recommendations or findings, "
+    "and no response or progress update about them is recorded, so the corpus does not say how "
+    "far they have got and nothing is quoted."
+)
+# The roles of the passages that report how far a recommendation has got (rag.ingest.roles).
+_PROGRESS_ROLES = frozenset({"progress", "response"})
+
 _REASONS = {
     "duration": NO_DURATION_TEXT,
     "amount": NO_AMOUNT_TEXT,
@@ -90,6 +100,39 @@ def outside_review(
     if not words:
         return None
     text = not_in_review_text([metas[d] for d in info.documents], words, [metas[d] for d in others])
+    return abstain(question, answer_id, text=text)
+
+
+def unaddressed(
+    question: str, info: QueryInfo, hits: Sequence[Hit], answer_id: str | None = None
+) -> Answer | None:
+    """Gate 3a: an abstention when the question asks what a named review recommended for
+    someone, and none of that review's recommendations found is for them, or None.
+
+    A recommendation is for someone when its text, or the heading it sits under ("Health
+    visiting"), names them. With no recommendation among the passages found, the gate cannot
+    tell and passes.
+    """
+    if not (info.recipient and info.documents):
+        return None
+    named = set(info.documents)
+    recs = [
+        " ".join(
+            (h.chunk.section, h.chunk.context, h.chunk.text[a - h.chunk.start : b - h.chunk.start])
+        )
+        for h in hits
+        if h.chunk.document in named
+        for a, b, role in h.chunk.roles
+        if role == "recommendation"
+    ]
+    if not recs or any(mentions_all(info.recipient, t) for t in recs):
+        return None
+    reviews = listed([review_name(h.meta) for h in hits if h.chunk.document in named][:1])
+    who = " ".join(info.recipient)
+    text = (
+        f"None of the recommendations of {reviews} found for this question is addressed to "
+        f"{who}, so the corpus does not say what it recommended for them and nothing is quoted."
+    )
     return abstain(question, answer_id, text=text)
 
 
@@ -177,7 +220,12 @@ def missing(
     if answer.abstained:
         return None
     first = list(dict.fromkeys(c.hit.chunk.id for c in answer.citations))[:passages]
-    quotes = [c.quote.text for c in answer.citations if c.hit.chunk.id in first]
+    early = [c for c in answer.citations if c.hit.chunk.id in first]
+    quotes = [c.quote.text for c in early]
+    if "progress" in kinds and not any(
+        c.hit.chunk.role_at(c.quote.start) in _PROGRESS_ROLES for c in early
+    ):
+        return NO_PROGRESS_TEXT
     for kind, test in fact_tests(kinds, common, answer.question).items():
         if not any(test(q) for q in quotes):
             return _REASONS[kind]

@@ -146,6 +146,26 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ReviewGroup:
+    """One review's part of an answer across reviews: its best-supported passage, quoted."""
+
+    review: str
+    documents: tuple[str, ...]
+    citations: tuple[Citation, ...]
+    # The cosine of the review's best passage to the question, which orders the groups.
+    support: float
+
+    def to_json(self) -> dict:
+        """The group as the CLI's JSON contract spells it."""
+        return {
+            "review": self.review,
+            "documents": list(self.documents),
+            "support": round(float(self.support), 6),
+            "citations": [c.to_json() for c in self.citations],
+        }
+
+
+@dataclass(frozen=True)
 class Answer:
     """What the assistant says: a lead-in, verified quotes and their citations, or abstains."""
 
@@ -156,6 +176,15 @@ class Answer:
     id: str | None = None
     mode: str = "extractive"
     notes: tuple[str, ...] = field(default=())
+    # Every review that addresses a question naming none, best supported first (empty for an
+    # answer from one review); the first `shown` are quoted in `citations`, the rest on request.
+    groups: tuple[ReviewGroup, ...] = ()
+    shown: int = 0
+
+    @property
+    def hidden(self) -> tuple[ReviewGroup, ...]:
+        """The groups shown only on request."""
+        return self.groups[self.shown :]
 
     def to_json(self) -> dict:
         """The answer as the CLI's JSON contract spells it."""
@@ -168,6 +197,11 @@ class Answer:
         }
         if self.mode != "extractive":
             out["mode"] = self.mode
+        if self.groups:
+            out["reviews"] = len(self.groups)
+            out["groups"] = [
+                g.to_json() | {"shown": i < self.shown} for i, g in enumerate(self.groups)
+            ]
         return out
 
 
@@ -200,3 +234,6 @@ class Progress:
 
     files: Callable[[int, int], None] = lambda done, total: None
     chunks: Callable[[int, int], None] = lambda done, total: None
+    # Each file on its own, as (document id, stage, done, total); the stages are "reading",
+    # "chunking" (0 of 1, then 1 of 1) and "embedding" (passages embedded of its passages).
+    document: Callable[[str, str, int, int], None] = lambda doc_id, stage, done, total: None

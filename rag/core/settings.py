@@ -153,6 +153,28 @@ class Settings(BaseSettings):
         description="A question of at most this many words, naming no review and not opening "
         "with a question word, right after another is read as a follow-up.",
     )
+    survey_pool: int = Field(
+        150,
+        ge=1,
+        description="Candidates taken from each retriever (dense and BM25) for a question that "
+        "names no review; the supported ones are grouped by review to count the reviews that "
+        "address it (a bounded pool, so latency does not grow with the index).",
+    )
+    survey_threshold: float = Field(
+        0.5,
+        description="Lowest cosine between a question's topic (the question from its first topic "
+        "word on) and a review's best passage for the review to count as addressing a question "
+        "asked across reviews. Chosen on the zoo-dev split of evals/zoo/survey_questions.jsonl "
+        "(evals/survey_eval.py): 0.43 found the most labelled reviews (0.82) but miscounted by "
+        "2.5; 0.50 found 0.79 and miscounted by 1.8; 0.60 found fewer (0.76).",
+    )
+    survey_reviews: int = Field(
+        5,
+        ge=0,
+        description="Reviews shown at first when several address a question naming none, each "
+        "with the quotes of its best-supported passage; the rest are shown on request. 0 turns "
+        "answers across reviews off (the answer quotes top_k passages).",
+    )
     topic_threshold: float = Field(
         0.48,
         description="Lowest cosine between a topic (or theme query) and a passage's best sentence "

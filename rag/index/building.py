@@ -7,7 +7,8 @@ on the collection objects they are given.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -228,3 +229,29 @@ def embed_all(new, items, encoder, reuse, fresh: int, progress, batch: int) -> i
         sentences += sent
         progress(done, fresh)
     return sentences
+
+
+def counting(
+    encoder: Encoder, totals: Mapping[str, int], report: Callable[[str, str, int, int], None]
+) -> Encoder:
+    """`encoder`, also reporting after each embedding call how many of each document's passages
+    are embedded, as (document id, "embedding", done, its total)."""
+    # write_batch asks for the search text of every chunk it embeds before the one encode call.
+    pending: Counter[str] = Counter()
+    done: Counter[str] = Counter()
+    for doc_id, total in totals.items():
+        report(doc_id, "embedding", 0, total)
+
+    def search_text(chunk: Chunk, meta: DocMeta) -> str:
+        pending[chunk.document] += 1
+        return encoder.search_text(chunk, meta)
+
+    def embed(texts: list[str]) -> np.ndarray:
+        vectors = encoder.embed(texts)
+        for doc_id, n in pending.items():
+            done[doc_id] += n
+            report(doc_id, "embedding", done[doc_id], max(totals.get(doc_id, 0), done[doc_id]))
+        pending.clear()
+        return vectors
+
+    return Encoder(embed, search_text, encoder.sentences)

@@ -12,11 +12,12 @@ from pypdf import PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
 from rag.core import errors, word
-from rag.core.models import Document
+from rag.core.models import Chunk, Document
 from rag.core.models import Progress as Progress  # re-exported: callers import it from here
 from rag.core.settings import Settings
 from rag.ingest import pdf
 from rag.ingest.catalog import document_meta, load_catalog
+from rag.ingest.chunking import chunk_document
 
 SUPPORTED = (".md", ".txt", ".pdf", ".docx")
 
@@ -47,12 +48,22 @@ class Loaded:
         return any(resolved.startswith(d.rstrip("/") + "/") for d in self.scanned_dirs)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """Files read and chunked, nothing embedded: each (document, content hash, chunks)."""
+
+    loaded: Loaded
+    documents: tuple[tuple[Document, str, list[Chunk]], ...]
+
+
 def discover(paths: Iterable[Path]) -> Iterator[Path]:
-    """Every candidate file under `paths`, in a stable order; folders are walked recursively."""
+    """Every candidate file under `paths`, in a stable order; folders are walked recursively,
+    leaving out hidden files and folders (uploads waiting to be checked live in one)."""
     for p in paths:
         if p.is_dir():
             for f in sorted(p.rglob("*")):
-                if f.is_file() and not f.name.startswith(".") and f.suffix != ".toml":
+                hidden = any(part.startswith(".") for part in f.relative_to(p).parts)
+                if f.is_file() and not hidden and f.suffix != ".toml":
                     yield f
         else:
             yield p
@@ -145,8 +156,10 @@ def load(
     paths: Iterable[Path],
     settings: Settings,
     progress: Callable[[int, int], None] = lambda done, total: None,
+    each: Callable[[str, str, int, int], None] = lambda doc_id, stage, done, total: None,
 ) -> Loaded:
-    """Read every file under `paths`; one bad file never stops the others."""
+    """Read every file under `paths`; one bad file never stops the others. `each` follows
+    every file on its own (see Progress.document)."""
     paths = list(paths)
     catalog = load_catalog(settings.corpus_dir, settings.catalog_file)
     docs: list[Document] = []
@@ -156,11 +169,14 @@ def load(
     files = list(discover(paths))
     for n, path in enumerate(files, start=1):
         progress(n - 1, len(files))
+        each(path.stem, "reading", 0, 1)
         try:
             doc = read_document(path, catalog.entries, settings)
         except errors.DocumentError as exc:
             failures.append(exc)
             continue
+        finally:
+            each(path.stem, "reading", 1, 1)
         digest = content_hash(doc.text)
         if digest in seen:
             failures.append(errors.DuplicateDocument(str(path), f"same text as {seen[digest]}"))
@@ -177,3 +193,17 @@ def load(
     dirs = tuple(str(p.resolve()) for p in paths if p.is_dir())
     corpus = str(settings.corpus_dir.resolve())
     return Loaded(tuple(docs), tuple(failures), dirs, catalog.problems, corpus)
+
+
+def prepare(
+    paths: Iterable[Path], settings: Settings, progress: Progress | None = None
+) -> Prepared:
+    """Read and chunk every file under `paths`, embedding nothing: what an ingest would add."""
+    progress = progress or Progress()
+    loaded = load(paths, settings, progress.files, progress.document)
+    documents = []
+    for doc in loaded.documents:
+        progress.document(doc.id, "chunking", 0, 1)
+        documents.append((doc, content_hash(doc.text), chunk_document(doc, settings)))
+        progress.document(doc.id, "chunking", 1, 1)
+    return Prepared(loaded, tuple(documents))

@@ -1,4 +1,8 @@
-"""Files a user uploads in the browser, saved into the corpus folder under safe names."""
+"""Files a user uploads in the browser, saved into the corpus folder under safe names.
+
+An upload first waits in a hidden folder inside the corpus folder (no ingest reads hidden
+folders) until the person has checked what was read from it; `admit` then moves it in.
+"""
 
 from __future__ import annotations
 
@@ -27,9 +31,33 @@ def safe_name(filename: str) -> str:
     return f"{stem[:120]}.{suffix}"
 
 
-def save_upload(corpus_dir: Path, filename: str, data: bytes, replace: Path | None = None) -> Path:
-    """Save an uploaded file in `corpus_dir` and return where; a new upload never overwrites
-    another file (a suffix is added), a replacement overwrites only the file it replaces."""
+STAGING = ".uploads"
+
+
+def staged_files(corpus_dir: Path) -> list[Path]:
+    """The uploads waiting to be checked, by name."""
+    folder = corpus_dir / STAGING
+    if not folder.is_dir():
+        return []
+    return sorted(f for f in folder.iterdir() if f.is_file() and not f.name.startswith("."))
+
+
+def _taken(corpus_dir: Path, stem: str) -> bool:
+    # Ids are file stems, so a new file must not share one with any document, waiting or in.
+    pattern = f"{glob_escape(stem)}.*"
+    return any(corpus_dir.glob(pattern)) or any((corpus_dir / STAGING).glob(pattern))
+
+
+def save_upload(
+    corpus_dir: Path,
+    filename: str,
+    data: bytes,
+    replace: Path | None = None,
+    staged: bool = False,
+) -> Path:
+    """Save an uploaded file in `corpus_dir` (or, `staged`, in its waiting folder) and return
+    where; a new upload never overwrites another file (a suffix is added), a replacement
+    overwrites only the file it replaces."""
     corpus_dir.mkdir(parents=True, exist_ok=True)
     if replace is not None:
         old = replace.resolve()
@@ -40,17 +68,33 @@ def save_upload(corpus_dir: Path, filename: str, data: bytes, replace: Path | No
     else:
         name = safe_name(filename)
         stem, suffix = name.rsplit(".", 1)
-        target, n = corpus_dir / name, 1
-        # Ids are file stems, so a new file must not share one with any existing document.
-        while any(corpus_dir.glob(f"{glob_escape(target.stem)}.*")):
+        folder = corpus_dir / STAGING if staged else corpus_dir
+        folder.mkdir(exist_ok=True)
+        target, n = folder / name, 1
+        while _taken(corpus_dir, target.stem):
             n += 1
-            target = corpus_dir / f"{stem}-{n}.{suffix}"
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
+            target = folder / f"{stem}-{n}.{suffix}"
+    _write(target, data)
     if replace is not None and old != target:
         old.unlink(missing_ok=True)
     return target
+
+
+def admit(staged: Path, corpus_dir: Path) -> Path:
+    """Move a checked upload from the waiting folder into the corpus folder, under its id."""
+    target = corpus_dir / staged.name
+    if any(corpus_dir.glob(f"{glob_escape(staged.stem)}.*")):
+        # Only a file put in the folder by hand meanwhile can hold the id; the upload stays.
+        raise errors.DuplicateDocument(staged.name, f"the id '{staged.stem}' is taken meanwhile")
+    os.replace(staged, target)
+    return target
+
+
+def _write(target: Path, data: bytes) -> None:
+    # Written beside the target and moved into place, so a crash never leaves half a file.
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
 
 
 def glob_escape(text: str) -> str:

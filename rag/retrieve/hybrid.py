@@ -89,9 +89,12 @@ class Retriever:
             return None
         return frozenset(d for d, m in self.metas.items() if filters.allows(m))
 
-    def rankings(self, query: Query, allowed: frozenset[str] | None) -> dict[str, Ranking]:
-        """Each searcher's ranking, by name, for the retrieval mode in the settings."""
-        n, mode = self.settings.candidates, self.settings.retrieval
+    def rankings(
+        self, query: Query, allowed: frozenset[str] | None, n: int | None = None
+    ) -> dict[str, Ranking]:
+        """Each searcher's ranking, by name, for the retrieval mode in the settings; `n`
+        candidates from each (default: the settings' `candidates`)."""
+        n, mode = n or self.settings.candidates, self.settings.retrieval
         out: dict[str, Ranking] = {}
         if mode != "bm25":
             out["dense"] = self.dense.search(query, n, allowed)
@@ -143,10 +146,11 @@ class Retriever:
             return [cid for cid, _ in fused if cid in chunks and chunks[cid].kind in kinds]
         return []
 
-    def hits(self, query: Query, filters: Filters = Filters()) -> list[Hit]:
-        """Candidates fused from dense, lexical and structural rankings, read into Hits."""
+    def hits(self, query: Query, filters: Filters = Filters(), n: int | None = None) -> list[Hit]:
+        """Candidates fused from dense, lexical and structural rankings, read into Hits (`n`
+        from each ranking; default: the settings' `candidates`)."""
         info = query.info
-        rankings = self.rankings(query, self.allowed(filters, info))
+        rankings = self.rankings(query, self.allowed(filters, info), n)
         fused = self._fuse(rankings)
         # One read for every candidate's text and vector: the cosine to the question (or, with
         # a topic, to the topic alone) decides abstention and the passage margin.

@@ -48,7 +48,18 @@ def trainer_context():
     return settings, assistant, trainer(assistant, key, assistant.generation())
 
 
+@st.cache_resource(show_spinner=False)
+def library(_assistant, key: str):
+    """One library service (and its reading of the waiting uploads) per server process."""
+    from rag.library import Library
+
+    return Library(_assistant)
+
+
 def library_context():
-    """Settings and the shared assistant for the Library page, which works with no index too."""
+    """Settings, the shared assistant and the library service for the Library page, which
+    works with no index too."""
     settings = Settings()
-    return settings, load_assistant(settings, settings.model_dump_json())
+    key = settings.model_dump_json()
+    assistant = load_assistant(settings, key)
+    return settings, assistant, library(assistant, key)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.answer.verify import display
-from rag.core.models import Answer, Citation, Filters
+from rag.core.models import Answer, Citation, Filters, ReviewGroup
 from rag.core.resources import read_toml
 from rag.index.inventory import CorpusInfo
 from rag.llm.claims import SentenceCheck, split_sentences, strip_markers
@@ -115,6 +115,28 @@ def lead_in(answer: Answer) -> str:
     if answer.mode != "extractive":
         return answer.text
     return answer.text.split("\n\n", 1)[0]
+
+
+def more_key(answer: Answer) -> str:
+    """The session key that says the rest of an answer's reviews are shown, by answer id."""
+    return f"survey_more_{answer.id}"
+
+
+def more_label(answer: Answer) -> str:
+    """The control that shows the reviews an answer across reviews holds back, e.g. 'Show 12
+    more reviews'; '' when it holds none back."""
+    n = len(answer.hidden)
+    return f"Show {_n(n, 'more review')}" if n else ""
+
+
+def visible_groups(answer: Answer, expanded: bool) -> tuple[ReviewGroup, ...]:
+    """The review groups to show: the first ones, or all once the reader asked for the rest."""
+    return answer.groups if expanded else answer.groups[: answer.shown]
+
+
+def group_heading(group: ReviewGroup) -> str:
+    """A review group's heading: the review and the documents quoted, as plain text."""
+    return f"{group.review} ({', '.join(group.documents)})"
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,28 @@ _ASKS_VERDICT = re.compile(
     r"|\bsentences?\s+(?:were\s+|was\s+)?(?:handed|given|passed|imposed|received)\b",
     re.IGNORECASE,
 )
+# The punishment itself ("What prison sentence did he receive?"): a conviction alone does not
+# say it.
+_ASKS_SENTENCE = re.compile(
+    r"\b(?:prison|custodial|jail)\s+sentences?\b|\bwhat\s+sentences?\b|\bsentenced\s+to\b"
+    r"|\bhow\s+long\b[^?]*\b(?:prison|jail|custody|sentence)\b",
+    re.IGNORECASE,
+)
+_STATES_SENTENCE = re.compile(
+    r"\b(?:sentenced|imprison(?:ed|ment)|jailed|custodial|suspended|detention|community\s+order"
+    r"|hospital\s+order)\b|\b(?:prison|jail)\s+(?:term|sentence)s?\b",
+    re.IGNORECASE,
+)
+# How far a review's recommendations have got: a progress rating or status, or whether they
+# are complete. Only a passage a review gives to its responses or progress says so (see
+# rag.answer.gates.missing); a recommendation does not report its own progress.
+_ASKS_PROGRESS = re.compile(
+    r"\bprogress\s+(?:ratings?|status|updates?)\b|\b(?:rag|red|amber|green)\s+(?:rating|status)\b"
+    r"|\brated\b(?:\s+[\w'’-]+){0,6}?\s+(?:as\s+)?(?:complete|completed|green|amber|red)\b"
+    r"|\b(?:status|progress)\s+of\s+(?:the\s+)?(?:recommendation|action)s?\b"
+    r"|\bbeen\s+(?:completed|closed|signed\s+off)\b",
+    re.IGNORECASE,
+)
 
 # What an abbreviation stands for: answered only where a passage spells it out.
 _ASKS_EXPANSION = re.compile(
@@ -136,6 +158,7 @@ _ASKS = {
     "verdict": _ASKS_VERDICT,
     "expansion": _ASKS_EXPANSION,
     "parts": _ASKS_PARTS,
+    "progress": _ASKS_PROGRESS,
 }
 
 
@@ -163,7 +186,8 @@ def _direct(question: str) -> str:
 
 def asked(question: str) -> tuple[str, ...]:
     """The kinds of fact the question asks for: duration, amount, frequency, person, name,
-    rating, verdict, expansion (what an abbreviation stands for), parts (of a named thing)."""
+    rating, verdict, expansion (what an abbreviation stands for), parts (of a named thing),
+    progress (how far recommendations have got; a passage's role, not its words, states it)."""
     direct = _direct(question)
     return tuple(
         kind
@@ -244,9 +268,15 @@ def fact_tests(
         # Person questions ask who wrote or led a review, so the text must name a person as
         # its reviewer or author, not any capitalised pair.
         "person": lambda t: names_author(t, common),
-        "name": lambda t: names_person(t, common),
+        # A case's people and places: the review's own authors are not who is asked about.
+        "name": lambda t: (
+            names_person(t, common) and ("person" in kinds or not names_author(t, common))
+        ),
         "rating": lambda t: _STATES_RATING.search(t) is not None,
-        "verdict": lambda t: _STATES_VERDICT.search(t) is not None,
+        "verdict": lambda t: (
+            (_STATES_SENTENCE if _ASKS_SENTENCE.search(question) else _STATES_VERDICT).search(t)
+            is not None
+        ),
         "expansion": lambda t: spells_out(t, question),
         "parts": lambda t: names_parts(t, question),
     }

@@ -12,7 +12,7 @@ from rag.core.models import DocMeta
 from rag.core.text import WORD
 from rag.core.text import sentences as _sentences
 from rag.core.text import vocabulary as vocabulary
-from rag.core.words import common_caps, frame_words
+from rag.core.words import common_caps, frame_words, stopwords, words
 from rag.understand import facts
 from rag.understand.glossary import spell_out, unnamed_topics
 
@@ -39,6 +39,14 @@ _ASKS_RECOMMENDATION = re.compile(
     r"|\brecommend(?:ed|ations?)?\s+(?:for|to)\b",
     re.IGNORECASE,
 )
+# Whom a recommendation was for: "What did the review recommend for the police?", "… make for
+# GP practices about …". The phrase runs to the topic's opening word or the end.
+_RECIPIENT = re.compile(
+    r"\b(?:recommend(?:ed|s)?|recommendations?(?:\s+(?:did|does)\s+[\w\s'’-]{1,60}?\s+make)?)"
+    r"\s+(?:for|to)\s+(?P<who>[\w'’&/-]+(?:\s+[\w'’&/-]+){0,3}?)"
+    r"(?=\s+(?:about|on|regarding|around|in|after|from|to|and|,)\b|\s*[?.,;–—-]|\s*$)",
+    re.IGNORECASE,
+)
 # Conversational frames that say nothing about the topic: "..., what did the review say about
 # that?", "Is there anything about ...". Left in, they pull the question's vector towards every
 # passage that talks about "the review".
@@ -53,8 +61,10 @@ _FRAMES = re.compile(
 _FRAME_WORDS = frame_words()
 _COMMON_CAPS = common_caps()
 
-# Words that never say what a question is about (see topic_words).
-_NOT_TOPIC = _FRAME_WORDS | _COMMON_CAPS
+# Words that never say what a question is about (see topic_words). Function words are among
+# them: "after", "so", "her" say nothing of a topic, and a passage need not use them to be on it.
+_NOT_TOPIC = _FRAME_WORDS | _COMMON_CAPS | stopwords()
+_GENERIC = words("recipient_generic")
 
 
 def number(token: str) -> int | None:
@@ -87,6 +97,8 @@ class QueryInfo:
     asks_overview: bool = False
     # The question without the names of the reviews it names; "" when it names none.
     topic: str = ""
+    # The words of whom the question asks a recommendation was for ("the police" -> ("police",)).
+    recipient: tuple[str, ...] = ()
     # The question as searched: abbreviations the corpus never uses spelled out ("CP plan" ->
     # "child protection plan"); "" when nothing changed.
     text: str = ""
@@ -315,6 +327,7 @@ def parse(
         asks_recommendation=_ASKS_RECOMMENDATION.search(question) is not None,
         across_reviews=not documents and _ASKS_ACROSS.search(question) is not None,
         asks_overview=bool(documents) and not refs and not topic_words(about),
+        recipient=recipient(about) if documents and not refs else (),
         text=question if question != asked else "",
     )
 
@@ -353,7 +366,14 @@ def mentions_all(words: Iterable[str], text: str) -> bool:
     return bool(stems) and all(re.search(rf"(?<!\w){re.escape(s)}", low) for s in stems)
 
 
+def recipient(topic: str) -> tuple[str, ...]:
+    """The topic words of whom a recommendation is asked to be for, or () when none is named."""
+    m = _RECIPIENT.search(topic)
+    return tuple(w for w in topic_words(m["who"]) if w.lower() not in _GENERIC) if m else ()
+
+
 def topic_words(topic: str) -> list[str]:
     """The words of a question's topic that say what it is about, as the question wrote them."""
-    words = [w for w in _WORD.findall(topic) if w.lower() not in _NOT_TOPIC]
+    # A contraction is read by its first word: "What's" is "what".
+    words = [w for w in _WORD.findall(topic) if _owner(w).lower() not in _NOT_TOPIC]
     return [w for w in dict.fromkeys(words) if number(w) is None]

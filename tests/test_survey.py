@@ -1,0 +1,219 @@
+"""Answers across reviews: a question several reviews address is counted and quoted by review.
+
+Synthetic reviews written for this test (four address interpreting for parents, two do not),
+indexed in a real Chroma in a temporary folder with the packaged model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rag.answer.verify import verify_quote
+from rag.ui import view as ui
+from tests.conftest import make_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+FICTIONAL = "This is a fictional document written for software testing; all names are invented."
+
+
+def _review(partnership: str, child: str, background: str, finding: str, rec: str) -> str:
+    return f"""# {partnership} Safeguarding Children Partnership
+
+## Local Child Safeguarding Practice Review: {child}
+
+{FICTIONAL}
+
+### Background
+
+{background}
+
+### Findings
+
+Finding 1: {finding}
+
+### Recommendations
+
+Recommendation 1: {rec}
+"""
+
+
+REVIEWS = {
+    "ambergate-child-q": _review(
+        "Ambergate",
+        "Child Q",
+        "Child Q lived with her mother, who spoke Tigrinya and little English, and her baby "
+        "brother. The family had arrived in the area six months before the incident.",
+        "Professionals relied on Child Q, aged eleven, to interpret for her mother at health "
+        "appointments and at the child protection strategy meeting, so her mother's account "
+        "was never heard directly and Child Q heard details no child should hear.",
+        "Practitioners should always book a professional interpreter when a parent does not "
+        "speak English well, and should never ask a child to interpret for their parents.",
+    ),
+    "bramley-baby-t": _review(
+        "Bramley",
+        "Baby T",
+        "Baby T was born to parents who had recently moved from Romania. His father spoke "
+        "some English; his mother spoke Romanian only.",
+        "Safe sleep and feeding advice was given to Baby T's mother in English through her "
+        "partner acting as interpreter, and nobody checked what she had understood. "
+        "Telephone interpreting was available but was not used.",
+        "Midwives and health visitors should use a qualified interpreter, not a partner or "
+        "relative, for every conversation with a parent who has limited English.",
+    ),
+    "corran-child-v": _review(
+        "Corran",
+        "Child V",
+        "Child V, aged four, lived with his mother and her new partner. His mother is Deaf "
+        "and uses British Sign Language.",
+        "Home visits were made without a British Sign Language interpreter, and written notes "
+        "were used instead, so Child V's mother could not describe her worries about her "
+        "partner's behaviour in her own language.",
+        "Children's services should arrange a registered sign language interpreter for every "
+        "meeting and home visit with a parent who is Deaf.",
+    ),
+    "dunmore-sibling-w": _review(
+        "Dunmore",
+        "Sibling W",
+        "Sibling W, aged seven, lived with his grandparents, who speak Bengali at home.",
+        "Interpreting was arranged late, and the same community interpreter who knew the "
+        "family socially was used at every meeting, which the grandparents found "
+        "uncomfortable and which limited what they felt able to say.",
+        "Agencies should use independent interpreters who do not know the family, and book "
+        "them in advance of each meeting.",
+    ),
+    "elmfield-child-x": _review(
+        "Elmfield",
+        "Child X",
+        "Child X, aged two, swallowed a button battery from a television remote control.",
+        "Parents had not been told about the danger of button batteries, and the emergency "
+        "department did not recognise the symptoms at first.",
+        "The Partnership should run a campaign on the dangers of button batteries for "
+        "families with toddlers.",
+    ),
+    "fernley-child-y": _review(
+        "Fernley",
+        "Child Y",
+        "Child Y, aged three, was bitten by the family's dog while visiting relatives.",
+        "Professionals who visited the home did not ask about dogs in the household or about "
+        "how the child was supervised around them.",
+        "Home visit checklists should include questions about dogs and the supervision of "
+        "young children around animals.",
+    ),
+}
+ADDRESS = {"ambergate-child-q", "bramley-baby-t", "corran-child-v", "dunmore-sibling-w"}
+QUESTION = "What have the reviews found about using interpreters for parents?"
+
+
+@pytest.fixture(scope="module")
+def survey_settings(tmp_path_factory, embedder):
+    """An index of the synthetic reviews (no catalog: the names are read from the text)."""
+    from rag.assistant import Assistant
+
+    tmp = tmp_path_factory.mktemp("survey")
+    corpus = tmp / "corpus"
+    corpus.mkdir()
+    for name, text in REVIEWS.items():
+        (corpus / f"{name}.md").write_text(text, encoding="utf-8")
+    settings = make_settings(
+        tmp, corpus_dir=corpus, catalog_file="none.toml", survey_reviews=2, top_k=2
+    )
+    report = Assistant(settings, embedder=embedder).ingest()
+    assert report.documents == len(REVIEWS) and not report.failures
+    return settings
+
+
+@pytest.fixture(scope="module")
+def assistant(survey_settings, embedder):
+    from rag.assistant import Assistant
+
+    return Assistant(survey_settings, embedder=embedder)
+
+
+def test_corpus_wide_question_counts_and_groups_the_reviews(assistant):
+    answer = assistant.ask(QUESTION, answer_id="a1")
+    assert not answer.abstained
+    documents = [d for g in answer.groups for d in g.documents]
+    assert set(documents) == ADDRESS
+    assert len(documents) == len(set(documents)) == len(answer.groups)
+    assert answer.text.startswith(f"{len(ADDRESS)} reviews address this.")
+    for g in answer.groups:
+        assert g.citations and {c.quote.document for c in g.citations} == set(g.documents)
+        for c in g.citations:
+            assert verify_quote(
+                c.quote, {c.quote.document: assistant.document_text(c.quote.document)}
+            )
+    # The reviews held back until asked for come best supported first.
+    supports = [g.support for g in answer.hidden]
+    assert supports == sorted(supports, reverse=True)
+    assert answer.shown == 2 and len(answer.hidden) == len(ADDRESS) - 2
+    shown = {c.quote.document for c in answer.citations}
+    assert shown == {d for g in answer.groups[:2] for d in g.documents}
+    assert [c.n for g in answer.groups for c in g.citations] == list(
+        range(1, 1 + sum(len(g.citations) for g in answer.groups))
+    )
+    data = answer.to_json()
+    assert data["reviews"] == len(ADDRESS)
+    assert [g["shown"] for g in data["groups"]] == [True, True, False, False]
+
+
+def test_a_question_naming_one_review_stays_a_single_review_answer(assistant):
+    answer = assistant.ask("What did the Child V review recommend about interpreters?")
+    assert not answer.abstained and not answer.groups
+    assert {c.quote.document for c in answer.citations} == {"corran-child-v"}
+
+
+def test_a_question_one_review_addresses_is_answered_as_before(assistant):
+    answer = assistant.ask("What have the reviews said about button batteries?")
+    assert not answer.abstained and not answer.groups
+    assert {c.quote.document for c in answer.citations} == {"elmfield-child-x"}
+
+
+def test_an_unsupported_question_abstains(assistant):
+    answer = assistant.ask("What have the reviews found about the design of playground swings?")
+    assert answer.abstained and not answer.groups and not answer.citations
+
+
+def test_turning_surveys_off_gives_todays_answer(assistant, survey_settings, embedder):
+    from rag.assistant import Assistant
+
+    off = survey_settings.model_copy(update={"survey_reviews": 0})
+    answer = Assistant(off, embedder=embedder).ask(QUESTION)
+    assert not answer.groups and len({c.hit.chunk.id for c in answer.citations}) <= off.top_k
+
+
+def heading(group) -> str:
+    return f"**{ui.md_escape(ui.group_heading(group))}**"
+
+
+def headings(at: AppTest) -> list[str]:
+    return [m.value for m in at.main.markdown if m.value.startswith("**") and "\\(" in m.value]
+
+
+def test_the_chat_shows_review_groups_and_the_rest_on_request(survey_settings, monkeypatch):
+    from tests.test_app import point_app_at
+
+    point_app_at(monkeypatch, survey_settings)
+    monkeypatch.setenv("RAG_CATALOG_FILE", survey_settings.catalog_file)
+    monkeypatch.setenv("RAG_SURVEY_REVIEWS", "2")
+    monkeypatch.setenv("RAG_TOP_K", "2")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240).run()
+    at.chat_input(key="question").set_value(QUESTION).run()
+    assert not at.exception, [e.value for e in at.exception]
+    answer = at.session_state["turns"][0]["answer"]
+    assert len(answer.groups) == len(ADDRESS)
+    shown, hidden = answer.groups[:2], answer.groups[2:]
+    assert headings(at) == [heading(g) for g in shown]
+    more = at.button(key="more_1")
+    assert more.label == f"Show {len(hidden)} more reviews"
+    more.click().run()
+    assert not at.exception
+    assert headings(at) == [heading(g) for g in answer.groups]
+    assert at.session_state[f"survey_more_{answer.id}"] is True
+    # Shown without asking again, and the control is gone.
+    assert at.session_state["turns"][0]["answer"] is answer
+    assert not [b for b in at.button if b.key == "more_1"]

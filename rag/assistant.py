@@ -83,8 +83,6 @@ class Assistant:
                 self._embedder = Embedder(self.settings)
             return self._embedder
 
-    # -- ingest ------------------------------------------------------------------------------
-
     def ingest(
         self, paths: Iterable[Path] | None = None, progress: Progress | None = None
     ) -> IngestReport:
@@ -161,9 +159,12 @@ class Assistant:
     def corpus(self) -> CorpusInfo:
         """Every indexed document with its chunk count, read again only when the index changes."""
         gen = self.store.active_generation()
+        retriever = self.retriever if gen is not None else None
         with self._lock:
             if self._corpus is None or self._corpus[0] != gen:
-                self._corpus = (gen, describe(self.store) if gen is not None else CorpusInfo(()))
+                # Chunks counted by the retriever's table when of this generation: no store read.
+                counts = retriever.table.counts() if self._retriever_gen == gen else None
+                self._corpus = (gen, describe(self.store, counts) if retriever else CorpusInfo(()))
             return self._corpus[1]
 
     def metas(self) -> dict[str, DocMeta]:

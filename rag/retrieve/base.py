@@ -69,6 +69,10 @@ class ChunkTable:
         ]
         return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
 
+    def counts(self) -> dict[str, int]:
+        """How many chunks each document has, from the table alone (no read of the store)."""
+        return {d: int(self._bounds[k + 1] - self._bounds[k]) for k, d in enumerate(self.doc_ids)}
+
     def documents_at(self, positions: np.ndarray) -> set[str]:
         """The documents the chunks at these positions belong to."""
         return {self.doc_ids[k] for k in np.unique(self.doc_of[positions])}

@@ -106,7 +106,7 @@ def outside_review(
 def unaddressed(
     question: str, info: QueryInfo, hits: Sequence[Hit], answer_id: str | None = None
 ) -> Answer | None:
-    """Gate 3a: an abstention when the question asks what a named review recommended for
+    """Gate 3: an abstention when the question asks what a named review recommended for
     someone, and none of that review's recommendations found is for them, or None.
 
     A recommendation is for someone when its text, or the heading it sits under ("Health
@@ -127,7 +127,7 @@ def unaddressed(
     ]
     if not recs or any(mentions_all(info.recipient, t) for t in recs):
         return None
-    reviews = listed([review_name(h.meta) for h in hits if h.chunk.document in named][:1])
+    reviews = listed([review_name(h.meta) for h in hits if h.chunk.document in named])
     who = " ".join(info.recipient)
     text = (
         f"None of the recommendations of {reviews} found for this question is addressed to "
@@ -137,7 +137,7 @@ def unaddressed(
 
 
 def supported(hits: Sequence[Hit], settings: Settings, across: bool = False) -> list[Hit]:
-    """Gate 3: the passages worth quoting, above the abstention threshold and near the best.
+    """Gate 4: the passages worth quoting, above the abstention threshold and near the best.
 
     `across` (a question about what the reviews say, naming none) adds each other review's
     best supported passage, and puts one passage of each review first.
@@ -235,7 +235,7 @@ def missing(
 def missing_fact(
     answer: Answer, info: QueryInfo, common: Set[str], settings: Settings
 ) -> Answer | None:
-    """Gate 4: an abstention saying which kind of fact no early quote states, or None."""
+    """Gate 5: an abstention saying which kind of fact no early quote states, or None."""
     reason = missing(answer, info.facts, common, settings.fact_passages)
     return None if reason is None else abstain(answer.question, answer.id, text=reason)
 

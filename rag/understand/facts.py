@@ -268,10 +268,7 @@ def fact_tests(
         # Person questions ask who wrote or led a review, so the text must name a person as
         # its reviewer or author, not any capitalised pair.
         "person": lambda t: names_author(t, common),
-        # A case's people and places: the review's own authors are not who is asked about.
-        "name": lambda t: (
-            names_person(t, common) and ("person" in kinds or not names_author(t, common))
-        ),
+        "name": lambda t: names_person(t, common),
         "rating": lambda t: _STATES_RATING.search(t) is not None,
         "verdict": lambda t: (
             (_STATES_SENTENCE if _ASKS_SENTENCE.search(question) else _STATES_VERDICT).search(t)

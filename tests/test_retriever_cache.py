@@ -155,3 +155,17 @@ def test_a_stamp_of_another_generation_is_not_read(settings, model):
     stamp.write_text(stamp.read_text(encoding="utf-8").replace('"key": "', '"key": "x'))
     assert a.store.saved(gen) is None
     assert _fresh(settings, model).retriever.built is True
+
+
+def test_saved_state_lives_beside_an_embedded_index_and_outside_it_for_a_server(
+    tmp_path, monkeypatch
+):
+    from rag.index import derived
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    vs = tmp_path / "vectorstore"
+    assert derived.root(None, vs, None) == vs / "derived"
+    assert derived.root(tmp_path / "s", vs, "http://localhost:8000") == tmp_path / "s"
+    served = derived.root(None, vs, "http://chroma.example:8001")
+    assert served == tmp_path / "cache" / "rag" / "chroma.example_8001"
+    assert derived.root(None, vs, "http://other:8001") != served

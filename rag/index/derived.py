@@ -18,10 +18,24 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlparse
 
 log = logging.getLogger(__name__)
 
 _STAMP = "generation.json"
+
+
+def root(state_dir: Path | None, vectorstore_dir: Path, chroma_url: str | None) -> Path:
+    """The folder that holds the saved folders: `state_dir`, else beside the index."""
+    if state_dir is not None:
+        return state_dir
+    if not chroma_url:
+        return vectorstore_dir / "derived"
+    # The index lives on a server: a local folder per server, never a vectorstore folder here.
+    # Folders are stamped with their collection's id, so a server that was reset is no risk.
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    url = urlparse(chroma_url)
+    return cache / "rag" / re.sub(r"[^\w.-]+", "_", f"{url.hostname}_{url.port}")
 
 
 def _folder(root: Path, base: str, gen: int) -> Path:

@@ -163,7 +163,8 @@ class Store:
 
     @property
     def _derived_root(self) -> Path:
-        return self.settings.vectorstore_dir / "derived"
+        s = self.settings
+        return derived.root(s.state_dir, s.vectorstore_dir, s.chroma_url)
 
     def saved(self, generation: int) -> Path | None:
         """The folder saved with `generation` (see `save`), or None when there is none whole."""

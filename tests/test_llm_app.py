@@ -143,7 +143,7 @@ def test_app_streams_a_draft_then_shows_only_the_verified_answer(
     reply = f'The review found "{altered}" [1]. It says "{good}" [1]. It says "{other}" [2].'
     # The app builds its model from RAG_LLM through this seam; the fake streams the reply.
     monkeypatch.setattr(
-        "rag.assistant.build_chat_model", lambda s: FakeListChatModel(responses=[reply])
+        "rag.llm.chat.build_chat_model", lambda s: FakeListChatModel(responses=[reply])
     )
     events: list = []
     streaming = Assistant.stream_ask

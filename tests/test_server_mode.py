@@ -82,7 +82,7 @@ def _questions(n: int = 12) -> list[str]:
 
 def test_server_mode_matches_embedded_mode(chroma_server, tmp_path, embedder, pipeline):
     url, db = chroma_server
-    settings = make_settings(tmp_path, chroma_url=url)
+    settings = make_settings(tmp_path, chroma_url=url, state_dir=tmp_path / "state")
     store = Store(settings)
     # The HTTP client, not the embedded one.
     assert store.client.get_settings().chroma_api_impl == "chromadb.api.fastapi.FastAPI"
@@ -92,6 +92,8 @@ def test_server_mode_matches_embedded_mode(chroma_server, tmp_path, embedder, pi
     # Everything went to the server: its folder holds the data, the local one was never made.
     assert (db / "chroma.sqlite3").exists()
     assert not (tmp_path / "vectorstore").exists()
+    # What the retriever builds is saved in its own folder, as with embedded Chroma.
+    assert any((tmp_path / "state").iterdir())
     assert store.count() == pipeline.store.count()
 
     for q in _questions():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -225,3 +226,14 @@ class Filters:
             and (not self.reviews or (meta.review or meta.title) in self.reviews)
             and (not self.kinds or meta.kind in self.kinds)
         )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Callbacks that follow a long ingest as (done, total): files read, then chunks embedded."""
+
+    files: Callable[[int, int], None] = lambda done, total: None
+    chunks: Callable[[int, int], None] = lambda done, total: None
+    # Each file on its own, as (document id, stage, done, total); the stages are "reading",
+    # "chunking" (0 of 1, then 1 of 1) and "embedding" (passages embedded of its passages).
+    document: Callable[[str, str, int, int], None] = lambda doc_id, stage, done, total: None

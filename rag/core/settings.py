@@ -28,6 +28,12 @@ class Settings(BaseSettings):
         None,
         description="URL of a shared Chroma server (http://host:port); unset: embedded Chroma.",
     )
+    state_dir: Path | None = Field(
+        None,
+        description="Folder for what is saved with each index generation (the retriever's "
+        "BM25 and tables); unset: vectorstore_dir/derived, or with chroma_url a per-server "
+        "folder under the user's cache (XDG_CACHE_HOME or ~/.cache)/rag.",
+    )
     collection: str = Field("reviews", description="Base name of the Chroma collections.")
     embedding_model: str | None = Field(
         None,

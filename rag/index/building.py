@@ -48,6 +48,14 @@ def pages(collection, include: list[str], page: int = PAGE) -> Iterator[dict]:
         offset += len(got["ids"])
 
 
+def doc_records(docs) -> dict[str, dict]:
+    """Every document's metadata record in a generation's `docs` collection, by document id."""
+    records: dict[str, dict] = {}
+    for got in pages(docs, ["metadatas"]):
+        records |= dict(zip(got["ids"], got["metadatas"]))
+    return records
+
+
 def add_batched(collection, ids, documents, metadatas, embeddings, batch: int = 1000) -> None:
     """Add records in slices below Chroma's per-call limit; documents and metadatas may be None."""
     for s in range(0, len(ids), batch):

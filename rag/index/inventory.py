@@ -61,9 +61,10 @@ def _distinct(values) -> tuple[str, ...]:
     return tuple(sorted({v for v in values if v}))
 
 
-def describe(store: Store) -> CorpusInfo:
-    """Read every document's metadata and chunk count from the active index."""
-    counts = store.chunk_counts()
+def describe(store: Store, counts: dict[str, int] | None = None) -> CorpusInfo:
+    """Read every document's metadata and chunk count from the active index; `counts`, when
+    the caller holds them already, saves reading every chunk's metadata (seconds at 100k)."""
+    counts = store.chunk_counts() if counts is None else counts
     docs = store.documents()
     added = store.added_dates()
     ordered = sorted(

@@ -17,6 +17,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -28,7 +29,8 @@ from chromadb.errors import NotFoundError
 from rag.core.errors import IndexMissing
 from rag.core.models import Chunk, DocMeta, Document
 from rag.core.settings import Settings
-from rag.index.building import Reuse, add_documents, carry_over, embed_all, pages
+from rag.index import derived
+from rag.index.building import Reuse, add_documents, carry_over, doc_records, embed_all, pages
 from rag.index.records import (
     Encoder,
     SyncReport,
@@ -145,12 +147,34 @@ class Store:
                     # A half-built generation may lack some of its collections.
                     with contextlib.suppress(Exception):
                         self.client.delete_collection(name)
+        derived.drop(self._derived_root, self.base, keep)
 
     def pinned(self, generation: int) -> Store:
         """A view of this store that reads `generation` even after the pointer moves on."""
         view = copy.copy(self)
         view._pin = generation
         return view
+
+    def reads(self) -> int | None:
+        """The generation this store reads: its pin, else the active one."""
+        return self._pin if self._pin is not None else self.active_generation()
+
+    # -- what is derived from a generation, saved beside it (see rag.index.derived) ---------
+
+    @property
+    def _derived_root(self) -> Path:
+        s = self.settings
+        return derived.root(s.state_dir, s.vectorstore_dir, s.chroma_url)
+
+    def saved(self, generation: int) -> Path | None:
+        """The folder saved with `generation` (see `save`), or None when there is none whole."""
+        key = self._collections(generation).chunks.id
+        return derived.read(self._derived_root, self.base, generation, str(key))
+
+    def save(self, generation: int, fill: Callable[[Path], None]) -> None:
+        """Keep what `fill` writes into a folder with `generation`, until it is dropped."""
+        key = self._collections(generation).chunks.id
+        derived.write(self._derived_root, self.base, generation, str(key), fill)
 
     def _current(self, generation: int | None = None) -> _Generation:
         generation = self._pin if generation is None else generation
@@ -299,14 +323,6 @@ class Store:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def _doc_metadatas(self, gen: int | None) -> dict[str, dict]:
-        """Every stored document's metadata record in generation `gen`, by document id."""
-        old: dict[str, dict] = {}
-        if gen is not None:
-            for got in pages(self._collections(gen).docs, ["metadatas"]):
-                old |= dict(zip(got["ids"], got["metadatas"]))
-        return old
-
     def _switch(self, gen: int) -> None:
         """Point readers at generation `gen`."""
         # The single atomic switch: until this upsert, readers see the old generation.
@@ -323,15 +339,16 @@ class Store:
         remove: Callable[[str, str], bool] = lambda doc_id, path: False,
         progress: Callable[[int, int], None] = lambda done, total: None,
         batch: int = 256,
+        derive: Callable[[Store], None] = lambda view: None,
     ) -> SyncReport:
         """Make the index hold `docs` (document, content hash, chunks) and drop what `remove` says.
 
         Unchanged documents keep their stored vectors, and so do the unchanged chunks and
         sentences of a replaced document; only new text is embedded, `batch` chunks (with their
-        sentences) at a time across documents. `progress(done, total)` follows the chunks.
-        """
+        sentences) at a time across documents. `progress(done, total)` follows the chunks;
+        `derive` gets a view of a new generation before it is made active (see `save`)."""
         gen = self.active_generation()
-        old = self._doc_metadatas(gen)
+        old = {} if gen is None else doc_records(self._collections(gen).docs)
         # Half-built generations of killed runs go; the active one and the one before it stay.
         self._drop_stale(set() if gen is None else {gen, gen - 1})
 
@@ -340,9 +357,7 @@ class Store:
         # An index built before sentence vectors were stored gains them on its next sync.
         upgrade = gen is not None and self._collections(gen).sentences is None
         if not (plan.added or plan.replaced or plan.removed or upgrade):
-            return SyncReport(
-                unchanged=plan.unchanged, chunks_total=self.count(), duplicates=plan.duplicates
-            )
+            return SyncReport((), (), plan.unchanged, (), 0, self.count(), plan.duplicates)
 
         new_gen = 0 if gen is None else gen + 1
         new = self._collections(new_gen, create=True)
@@ -361,6 +376,7 @@ class Store:
         fresh = sum(m is not None and reuse_key(c) not in reuse.chunks for c, m in items)
         sentences = embed_all(new, items, encoder, reuse, fresh, progress, batch)
         add_documents(new, [incoming[i] for i in changed], old)
+        derive(self.pinned(new_gen))
         self._switch(new_gen)
         self._drop_stale({new_gen} if gen is None else {new_gen, gen})
         written = sum(m is not None for _, m in items)

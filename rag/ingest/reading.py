@@ -13,6 +13,7 @@ from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
 from rag.core import errors, word
 from rag.core.models import Chunk, Document
+from rag.core.models import Progress as Progress  # re-exported: callers import it from here
 from rag.core.settings import Settings
 from rag.ingest import pdf
 from rag.ingest.catalog import document_meta, load_catalog
@@ -45,17 +46,6 @@ class Loaded:
             return False
         resolved = str(where.resolve())
         return any(resolved.startswith(d.rstrip("/") + "/") for d in self.scanned_dirs)
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Callbacks that follow a long ingest as (done, total): files read, then chunks embedded."""
-
-    files: Callable[[int, int], None] = lambda done, total: None
-    chunks: Callable[[int, int], None] = lambda done, total: None
-    # Each file on its own, as (document id, stage, done, total); the stages are "reading",
-    # "chunking" (0 of 1, then 1 of 1) and "embedding" (passages embedded of its passages).
-    document: Callable[[str, str, int, int], None] = lambda doc_id, stage, done, total: None
 
 
 @dataclass(frozen=True)

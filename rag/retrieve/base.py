@@ -43,11 +43,17 @@ class Searcher(Protocol):
 class ChunkTable:
     """Every indexed chunk's id and document, by position; built once per index generation."""
 
-    def __init__(self, ids: Sequence[str], documents: Sequence[str], doc_ids: Iterable[str]):
+    def __init__(
+        self, ids: Sequence[str], documents: Sequence[str] | np.ndarray, doc_ids: Iterable[str]
+    ):
+        """`documents`: each chunk's document id, or (an array) its position in `doc_ids`."""
         self.ids = list(ids)
         self.doc_ids = list(doc_ids)
         self._position = {d: k for k, d in enumerate(self.doc_ids)}
-        self.doc_of = np.array([self._position[d] for d in documents], dtype=np.int64)
+        if isinstance(documents, np.ndarray):
+            self.doc_of = documents.astype(np.int64, copy=False)
+        else:
+            self.doc_of = np.array([self._position[d] for d in documents], dtype=np.int64)
         # The chunk positions of document k are order[bounds[k]:bounds[k + 1]].
         self._order = np.argsort(self.doc_of, kind="stable")
         self._bounds = np.searchsorted(self.doc_of[self._order], np.arange(len(self.doc_ids) + 1))
@@ -62,6 +68,10 @@ class ChunkTable:
             for k in sorted(self._position[d] for d in documents if d in self._position)
         ]
         return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+    def counts(self) -> dict[str, int]:
+        """How many chunks each document has, from the table alone (no read of the store)."""
+        return {d: int(self._bounds[k + 1] - self._bounds[k]) for k, d in enumerate(self.doc_ids)}
 
     def documents_at(self, positions: np.ndarray) -> set[str]:
         """The documents the chunks at these positions belong to."""

@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import ctypes.util
-import sys
-
-from rag.core.models import Chunk, ChunkRef, DocMeta, Filters, Hit
+from rag.core.models import Chunk, Filters, Hit
 from rag.core.settings import Settings
-from rag.index.records import search_text
 from rag.index.store import Store
 from rag.ingest.roles import own_roles
-from rag.retrieve import structural
-from rag.retrieve.base import ChunkTable, Query, Ranking
+from rag.retrieve import state, structural
+from rag.retrieve.base import Query, Ranking
 from rag.retrieve.dense import DenseSearcher
 from rag.retrieve.fusion import convex, prefer, rrf
-from rag.retrieve.lexical import LexicalIndex, tokenize
+from rag.retrieve.lexical import tokenize
 from rag.understand import facts
-from rag.understand.question import (
-    QueryInfo,
-    known_names,
-    mentions_all,
-    names_used,
-    parse,
-    topic_words,
-    vocabulary,
-)
-
-
-def _release_freed_heap() -> None:
-    """Give the heap that building the indexes used and freed back to the system."""
-    # glibc keeps freed heap for the life of the process: at 100k chunks the token lists and
-    # page reads of the build left about 240 MiB of it in every app process. A no-op where the
-    # C library has no malloc_trim.
-    with contextlib.suppress(OSError, AttributeError, TypeError):
-        ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
+from rag.understand.question import QueryInfo, mentions_all, names_used, parse, topic_words
 
 
 def _own_text(c: Chunk) -> str:
@@ -47,47 +24,23 @@ def _own_text(c: Chunk) -> str:
     return " ".join(c.text[a - c.start : b - c.start] for a, b, r in c.roles if r in own)
 
 
-def _names_text(m: DocMeta) -> str:
-    """Every name of a document in one text, for the vocabulary of known names."""
-    names = (m.id.replace("-", " "), m.title, m.review, m.partnership, m.source, *m.aliases)
-    return " ".join(filter(None, names))
-
-
 class Retriever:
     """Finds the passages most likely to answer a question, over one index generation."""
 
     def __init__(self, store: Store, settings: Settings):
         self.store = store
         self.settings = settings
-        self.metas = {doc_id: meta for doc_id, (meta, _) in store.documents().items()}
-        ids: list[str] = []
-        documents: list[str] = []
-        refs: list[ChunkRef] = []
-        tokens: list[list[str]] = []
-        self.vocabulary = known_names(_names_text(m) for m in self.metas.values())
-        # Every passage of a review carries its review's and partnership's names.
-        self._catalog_words = vocabulary(_names_text(m) for m in self.metas.values())
-        # Words the corpus writes in lower case, and the catalog's names: not a person's name.
-        self.common_words = set(self._catalog_words)
-        # A page of chunks at a time: the texts feed BM25 and the vocabulary, and are dropped;
-        # a hit's text is read back from the store (at 100k chunks the texts held ~800 MiB).
-        for page in store.chunk_pages():
-            for c in page:
-                doc = sys.intern(c.document)
-                ids.append(c.id)
-                documents.append(doc)
-                refs.append(ChunkRef(c.id, doc, sys.intern(c.section), c.start))
-            tokens += tokenize([search_text(c, self.metas[c.document]) for c in page])
-            self.vocabulary |= known_names((c.text for c in page), self.common_words)
-        self.table = ChunkTable(ids, documents, self.metas)
-        self.lexical = LexicalIndex(self.table, tokens)
+        # Loaded from the folder saved with the generation; built (and saved) only when absent.
+        parts, self.built = state.obtain(store, settings)
+        self.metas = parts.metas
+        self.table = parts.table
+        self.lexical = parts.lexical
+        self.vocabulary = parts.vocabulary
+        self._catalog_words = parts.catalog_words
+        self.common_words = parts.common_words
         self.dense = DenseSearcher(store, self.table, settings)
-        self.structural = structural.StructuralSearcher(
-            structural.SectionIndex(refs, settings.opening_chunks)
-        )
-        self.size = len(ids)
-        del tokens
-        _release_freed_heap()
+        self.structural = structural.StructuralSearcher(parts.sections)
+        self.size = len(self.table)
 
     def understand(self, question: str) -> QueryInfo:
         """What the question names: numbered sections, reviews, names the corpus never uses."""

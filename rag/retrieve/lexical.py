@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 import bm25s
 import numpy as np
@@ -15,6 +16,8 @@ from rag.core.stemming import STEMMER
 from rag.retrieve.base import ChunkTable, Query, Ranking
 
 _STEMMER = STEMMER
+# What builds and reads the saved score arrays: another version builds them again.
+ENGINE = f"bm25s {bm25s.__version__}"
 _ABBREVIATION_PLURAL = re.compile(r"\b([A-Z]{2,})s\b")
 
 
@@ -32,13 +35,29 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
 
 
 class LexicalIndex:
-    """An in-memory BM25 index over chunk search texts."""
+    """A BM25 index over chunk search texts, built from their tokens or loaded from a folder."""
 
-    def __init__(self, table: ChunkTable, tokens: list[list[str]]):
+    def __init__(
+        self, table: ChunkTable, tokens: Sequence[list[str]] = (), saved: Path | None = None
+    ):
         self.table = table
-        self.bm25 = bm25s.BM25()
-        if len(table):
-            self.bm25.index(tokens, show_progress=False)
+        if saved is not None:
+            # Memory-mapped: the score arrays are read from the page cache as queries touch them.
+            self.bm25 = bm25s.BM25.load(saved, mmap=True, show_progress=False)
+        else:
+            self.bm25 = bm25s.BM25()
+            if len(table):
+                self.bm25.index(tokens, show_progress=False)
+
+    @classmethod
+    def load(cls, table: ChunkTable, folder: Path) -> LexicalIndex:
+        """The index `save` wrote into `folder`, over the same chunks (`table`)."""
+        return cls(table, saved=folder) if len(table) else cls(table, [])
+
+    def save(self, folder: Path) -> None:
+        """Write the score arrays and vocabulary into `folder` (nothing for an empty index)."""
+        if len(self.table):
+            self.bm25.save(folder, show_progress=False)
 
     def _scores(self, text: str) -> np.ndarray | None:
         tokens = [t for t in tokenize([text])[0] if t in self.bm25.vocab_dict]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from rag.core.models import Chunk, ChunkRef
 from rag.core.words import words as word_list
@@ -107,6 +107,32 @@ class SectionIndex:
                     self.by_group[words].append(c)
             if c.section not in self.words:
                 self.words[c.section] = frozenset(vocabulary([c.section]))
+
+    def positions(self, position: Mapping[str, int]) -> dict:
+        """The index as plain lists, each chunk by its `position` (see `from_positions`)."""
+
+        def at(chunks: list[Chunk | ChunkRef]) -> list[int]:
+            return [position[c.id] for c in chunks]
+
+        return {
+            "by_ref": [[kind, n, at(cs)] for (kind, n), cs in self.by_ref.items()],
+            "by_label": {label: at(cs) for label, cs in self.by_label.items()},
+            "by_group": [[sorted(words), at(cs)] for words, cs in self.by_group.items()],
+            "words": {section: sorted(words) for section, words in self.words.items()},
+            "opening": {doc: at(cs) for doc, cs in self.opening.items()},
+        }
+
+    @classmethod
+    def from_positions(cls, state: dict, refs: Sequence[ChunkRef]) -> SectionIndex:
+        """The index `positions` wrote, over the chunks at those positions (`refs`)."""
+        index = cls(())
+        # In the order they were built: `named` gathers chunks in dictionary order.
+        index.by_ref.update(((k, n), [refs[p] for p in ps]) for k, n, ps in state["by_ref"])
+        index.by_label.update((k, [refs[p] for p in ps]) for k, ps in state["by_label"].items())
+        index.by_group.update((frozenset(w), [refs[p] for p in ps]) for w, ps in state["by_group"])
+        index.words.update((k, frozenset(w)) for k, w in state["words"].items())
+        index.opening.update((k, [refs[p] for p in ps]) for k, ps in state["opening"].items())
+        return index
 
     def named(self, question: str, info: QueryInfo) -> list[Chunk | ChunkRef]:
         """Chunks whose section the question names: a numbered item, a group, or a named part."""

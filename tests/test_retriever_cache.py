@@ -1,0 +1,171 @@
+"""The retriever's state is saved with each index generation: a fresh process loads it instead
+of rebuilding it from every chunk, ranks exactly as a rebuilt one, and a missing or damaged
+folder is rebuilt, never a crash. Real Chroma in a temporary directory, the real model."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from rag.assistant import Assistant
+from tests.conftest import make_settings
+
+# Fictional reviews written for this test.
+REVIEWS = {
+    "alder-child-q-review.md": """# Local Child Safeguarding Practice Review: Child Q
+
+Alderbrook Safeguarding Children Partnership
+
+## Findings
+
+Finding 1: Health visitors did not know that the family had moved between three temporary
+addresses, so the new-birth visit was missed and no one followed it up.
+
+## Recommendations
+
+Recommendation 1: The partnership should ensure that housing providers tell the health visiting
+service within five working days when a family with a baby moves to temporary accommodation.
+
+Recommendation 2: Schools should record and share concerns about neglect with the early help
+hub, including repeated lateness and poor hygiene.
+""",
+    "birch-baby-v-review.md": """# Serious Case Review: Baby V
+
+Birchfield Local Safeguarding Children Board
+
+## Learning
+
+Learning point 1: Safe sleep advice was given at discharge but not repeated when the family's
+circumstances changed, and the baby slept on a sofa with an adult who had been drinking.
+
+## Recommendations
+
+Recommendation 1: Midwives and health visitors should revisit safe sleep advice at every contact
+where the household or sleeping arrangements have changed.
+""",
+}
+QUESTIONS = (
+    "What did the reviews recommend about safe sleep advice?",
+    "What should housing providers tell health visitors?",
+    "What did the Child Q review recommend for schools about neglect?",
+)
+
+
+def _write(folder, name, text):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
+
+
+@pytest.fixture()
+def settings(tmp_path):
+    corpus = tmp_path / "corpus"
+    for name, text in REVIEWS.items():
+        _write(corpus, name, text)
+    return make_settings(tmp_path, corpus_dir=corpus)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    from rag.index.embedder import Embedder
+
+    return Embedder(make_settings(tmp_path_factory.mktemp("model")))
+
+
+def _ranks(assistant: Assistant) -> list:
+    out = []
+    for q in QUESTIONS:
+        hits, _ = assistant.search(q)
+        out.append([(h.chunk.id, round(h.score, 9), h.dense, h.lexical, h.named) for h in hits])
+    return out
+
+
+def _fresh(settings, model) -> Assistant:
+    return Assistant(settings, embedder=model)
+
+
+def test_a_fresh_process_loads_the_saved_state_and_ranks_as_a_rebuilt_one(settings, model):
+    _fresh(settings, model).ingest()
+    loaded = _fresh(settings, model)
+    assert loaded.retriever.built is False  # written at ingest, before the switch
+    saved = _ranks(loaded)
+    gen = loaded.store.active_generation()
+    shutil.rmtree(loaded.store.saved(gen))
+    rebuilt = _fresh(settings, model)
+    assert rebuilt.retriever.built is True
+    assert _ranks(rebuilt) == saved
+    # The rebuild saved it again, so the next process loads it.
+    assert _fresh(settings, model).retriever.built is False
+
+
+def test_each_generation_has_its_own_state_dropped_with_it(settings, model):
+    first = _fresh(settings, model)
+    first.ingest()
+    old = first.store.active_generation()
+    old_folder = first.store.saved(old)
+    assert old_folder is not None and old_folder.is_dir()
+    _write(
+        settings.corpus_dir,
+        "cedar-child-m-review.md",
+        "# Rapid Review: Child M\n\nCedarvale Safeguarding Partnership\n\n"
+        "Recommendation 1: GPs should ask about domestic abuse when a parent attends with an "
+        "injury, and record the answer where the health visitor can see it.\n",
+    )
+    second = _fresh(settings, model)
+    second.ingest()
+    new = second.store.active_generation()
+    assert new != old
+    assert second.store.saved(new) is not None
+    # The generation before the active one stays for questions still reading it; the next
+    # ingest drops it, and its saved state with it.
+    _write(
+        settings.corpus_dir,
+        "extra.md",
+        "# Review: Child N\n\nRecommendation 1: Schools should share attendance concerns "
+        "with the school nurse and the early help hub every half term.\n",
+    )
+    third = _fresh(settings, model)
+    third.ingest()
+    assert third.store.active_generation() != new
+    assert not old_folder.exists()
+    assert third.store.saved(new) is not None
+    answer = _fresh(settings, model).ask("What should GPs ask about domestic abuse?")
+    assert not answer.abstained
+    assert any("domestic abuse" in c.quote.text for c in answer.citations)
+
+
+def test_a_damaged_saved_state_is_rebuilt_not_a_crash(settings, model):
+    _fresh(settings, model).ingest()
+    good = _fresh(settings, model)
+    expected = _ranks(good)
+    folder = good.store.saved(good.store.active_generation())
+    biggest = max((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
+    biggest.write_bytes(biggest.read_bytes()[: biggest.stat().st_size // 2])
+    damaged = _fresh(settings, model)
+    assert damaged.retriever.built is True
+    assert _ranks(damaged) == expected
+
+
+def test_a_stamp_of_another_generation_is_not_read(settings, model):
+    _fresh(settings, model).ingest()
+    a = _fresh(settings, model)
+    gen = a.store.active_generation()
+    folder = a.store.saved(gen)
+    stamp = folder / "generation.json"
+    stamp.write_text(stamp.read_text(encoding="utf-8").replace('"key": "', '"key": "x'))
+    assert a.store.saved(gen) is None
+    assert _fresh(settings, model).retriever.built is True
+
+
+def test_saved_state_lives_beside_an_embedded_index_and_outside_it_for_a_server(
+    tmp_path, monkeypatch
+):
+    from rag.index import derived
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    vs = tmp_path / "vectorstore"
+    assert derived.root(None, vs, None) == vs / "derived"
+    assert derived.root(tmp_path / "s", vs, "http://localhost:8000") == tmp_path / "s"
+    served = derived.root(None, vs, "http://chroma.example:8001")
+    assert served == tmp_path / "cache" / "rag" / "chroma.example_8001"
+    assert derived.root(None, vs, "http://other:8001") != served

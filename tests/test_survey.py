@@ -161,6 +161,31 @@ def test_corpus_wide_question_counts_and_groups_the_reviews(assistant):
     assert [g["shown"] for g in data["groups"]] == [True, True, False, False]
 
 
+def test_a_count_the_bounded_pool_may_have_cut_short_is_said_to_be_a_lower_bound(
+    survey_settings, embedder
+):
+    from rag.assistant import Assistant
+
+    # A pool of two passages from each ranking, both supporting: more may address it.
+    small = survey_settings.model_copy(update={"survey_pool": 2})
+    answer = Assistant(small, embedder=embedder).ask(QUESTION)
+    assert len(answer.groups) >= 2
+    assert answer.text.startswith(f"At least {len(answer.groups)} reviews address this.")
+
+
+def test_a_follow_up_about_one_review_answers_from_that_review_alone(assistant):
+    from rag.understand.followup import Exchange
+
+    first = assistant.prepare(QUESTION)
+    answer = assistant.respond(first, answer_id="a1")
+    assert len(answer.groups) == len(ADDRESS)
+    follow = assistant.prepare("What about Child V?", [Exchange(first.resolved, answer)])
+    assert follow.resolved.followup
+    again = assistant.respond(follow)
+    assert not again.abstained and not again.groups
+    assert {c.quote.document for c in again.citations} == {"corran-child-v"}
+
+
 def test_a_question_naming_one_review_stays_a_single_review_answer(assistant):
     answer = assistant.ask("What did the Child V review recommend about interpreters?")
     assert not answer.abstained and not answer.groups

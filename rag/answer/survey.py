@@ -114,13 +114,26 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def render(groups: Sequence[ReviewGroup], shown: int) -> str:
+def cut_short(hits: Sequence[Hit], settings: Settings) -> bool:
+    """Whether the pool may have left out reviews that address the question: it holds as many
+    passages above the support threshold as one ranking gives (`settings.survey_pool`).
+
+    The pool is bounded so that latency does not grow with the index; when a theme runs through
+    hundreds of reviews, the reviews counted are those the pool reached, a lower bound.
+    """
+    above = sum(1 for h in hits if h.dense is not None and h.dense >= settings.survey_threshold)
+    return above >= settings.survey_pool
+
+
+def render(groups: Sequence[ReviewGroup], shown: int, at_least: bool = False) -> str:
     """The answer text: how many reviews address the question, then each shown review's quotes.
 
-    The reviews held back are only counted in the lead-in: every later paragraph cites.
+    The reviews held back are only counted in the lead-in: every later paragraph cites. With
+    `at_least` (see `cut_short`) the count is said to be a lower bound.
     """
     total, hidden = len(groups), max(0, len(groups) - shown)
-    lead = f"{total} reviews address this. " + (
+    count = f"At least {total}" if at_least else f"{total}"
+    lead = f"{count} reviews address this. " + (
         f"The first {shown} are quoted below, word for word; the other {hidden} on request:"
         if hidden
         else "Each is quoted below, word for word:"
@@ -159,7 +172,8 @@ def widen(
         return verify_quote(quote, {quote.document: read(quote.document).text})
 
     about = by_topic(query, embed)
-    best = best_by_review(search(about, filters, settings.survey_pool), settings)
+    pool = search(about, filters, settings.survey_pool)
+    best = best_by_review(pool, settings)
     support = {review_of(h.meta): s for h, s in best}
     quoted = _groups(answer.citations, support)
     have = {review_of(g.citations[0].hit.meta) for g in quoted}
@@ -175,7 +189,7 @@ def widen(
         return answer
     shown = max(len(quoted), min(settings.survey_reviews, len(groups)))
     citations = tuple(c for g in groups[:shown] for c in g.citations)
-    text = render(groups, shown)
+    text = render(groups, shown, cut_short(pool, settings))
     return Answer(
         answer.question, text, False, citations, answer.id, groups=tuple(groups), shown=shown
     )

@@ -185,8 +185,9 @@ def _merge_filters(current: Filters, previous: Filters, review: str | None) -> F
 def _swap_subject(previous: Resolved, new: Subject) -> str:
     """The previous question re-asked about a new review or recommendation."""
     query = previous.query
-    if new.review and previous.subject.review and new.review != previous.subject.review:
-        spans = _review_spans(query, previous.subject.review)
+    if new.review and new.review != previous.subject.review:
+        old = previous.subject.review
+        spans = _review_spans(query, old) if old else []
         for s, e in reversed(spans):
             query = query[:s] + new.review + query[e:]
         if not spans:
@@ -245,7 +246,9 @@ def _resolve_by_rules(
     own = subject_of(question, reviews)
     last = history[-1] if history else None
     previous = _previous_subject(last) if last else Subject()
-    if last is None or not is_followup(question, own, bool(previous), short_words):
+    # After a question naming no review, only one naming a review leans on it ("What about
+    # Child Z?" after "What have the reviews found about X?": X, asked of that review).
+    if last is None or not is_followup(question, own, bool(previous or own), short_words):
         return Resolved(question, question, filters, own)
     subject = Subject(own.review or previous.review, own.reference or previous.reference)
     topic = _topic(question, reviews)

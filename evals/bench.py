@@ -9,8 +9,8 @@ against a bare Chroma query of the same question (embed it, `collection.query`, 
 n_results), for corpus-wide and review-scoped questions, on the shipped corpus, on the scale
 corpus (evals/scale_corpus.py, ~64 chunks a review; 1570 reviews is ~100k chunks) and on the
 same corpus in a `chroma run` server; cold start (a fresh `python -m rag ask`) against a bare
-`import chromadb, sentence_transformers`; retriever memory and the query process's peak. The
-load test's figures (evals/out/load.json, from evals/load.py) are included when present.
+`import chromadb, sentence_transformers`; retriever memory and the query process's peak; the
+load test of the running app (evals/load.py, N = 1, 4 and 8 browser sessions).
 The scale index is built through `Assistant.ingest` with a text-keyed embedding cache and kept
 (evals/scale_index.py), so only the first run embeds it.
 """
@@ -37,7 +37,6 @@ from evals.scale_index import CACHE, corpus_dir
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
 OUT = ROOT / "evals" / "BENCHMARKS.md"
-LOAD = ROOT / "evals" / "out" / "load.json"
 ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
 
 
@@ -145,6 +144,14 @@ def server_run(a: argparse.Namespace) -> dict:
     return out
 
 
+def load_run(tmp: Path) -> dict:
+    """The load test of the running app (evals/load.py: N = 1, 4, 8 browser sessions)."""
+    out = tmp / "load.json"
+    cmd = [sys.executable, "-m", "evals.load", "--users", "1,4,8", "--questions", "4"]
+    subprocess.run([*cmd, "--out", str(out)], cwd=ROOT, env=_env(), check=True)
+    return json.loads(out.read_text())
+
+
 def main() -> None:
     """Run every section and write evals/BENCHMARKS.md (and its figures as .json)."""
     ap = argparse.ArgumentParser(description=__doc__)
@@ -156,6 +163,7 @@ def main() -> None:
     ap.add_argument("--scale-queries", type=int, default=60)
     ap.add_argument("--rounds", type=int, default=2, help="Interleaved rounds (best of each).")
     ap.add_argument("--no-server", action="store_true", help="Skip the Chroma server section.")
+    ap.add_argument("--no-load", action="store_true", help="Skip the load test of the app.")
     ap.add_argument("--out", type=Path, default=OUT)
     a = ap.parse_args()
     if a.stage:
@@ -184,7 +192,9 @@ def main() -> None:
     r["scale"] = scale_run(spec, a)
     if not a.no_server:
         r["server"] = server_run(a)
-    r["load"] = json.loads(LOAD.read_text()) if LOAD.exists() else None
+    if not a.no_load:
+        with tempfile.TemporaryDirectory(prefix="rag-bench-load-") as tmp:
+            r["load"] = load_run(Path(tmp))
     previous_file = a.out.with_suffix(".json")
     previous = json.loads(previous_file.read_text()) if previous_file.exists() else {}
     a.out.write_text(render(r, previous), encoding="utf-8")

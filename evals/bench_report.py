@@ -87,7 +87,7 @@ def _targets(r: dict) -> list[str]:
                 f"| {label}: query process peak | {q['peak_mib']:.0f} MiB | | <= 1536 MiB "
                 f"| {'yes' if q['peak_mib'] <= 1536 else 'no'} |"
             )
-    return rows
+    return rows + _load_targets(r)
 
 
 def _throughput(r: dict) -> list[str]:
@@ -237,18 +237,44 @@ def _sanity(q: dict) -> list[str]:
     ]
 
 
+def _load_targets(r: dict) -> list[str]:
+    v = (r.get("load") or {}).get("verdict")
+    if not v:
+        return []
+    n, ratio = v["largest_users"], v["cpu_per_answer_ratio"]
+    clean = not v["errors_at_largest"] and not v["leaks_at_largest"]
+    return [
+        f"| load test, N = {n} sessions: errors, leaks | {v['errors_at_largest']}, "
+        f"{v['leaks_at_largest']} | | 0, 0 | {'yes' if clean else 'no'} |",
+        f"| load test: app CPU s per answer, N = {n} / N = 1 | {ratio} | N = 1 | "
+        f"<= {v['cpu_target']} | {'yes' if v['met'] else 'no'} |",
+    ]
+
+
 def _load(r: dict) -> list[str]:
-    rows = ["", "## Load test (evals/load.py)", ""]
+    rows = ["", "## Load test of the running app (evals/load.py)", ""]
     load = r.get("load")
     if not load:
-        return rows + ["Not run: evals/out/load.json was not there when this report was made."]
-    return rows + [
-        "From evals/out/load.json (written by `python -m evals.load`); figures as it reports them:",
+        return rows + ["Not run in this run (`--no-load`)."]
+    rows += [
+        f"`{load['command']}`: the app's server on loopback over a temporary index of the corpus "
+        "as shipped, N headless Chromium sessions (one Playwright context each), "
+        f"{load['questions_per_session']} questions per session; each checks that its own answer "
+        "arrives with its quotes and that no page shows another session's questions, quotes or "
+        "feedback. The browsers share the 2 cores with the app, so the app's CPU seconds per "
+        "answer is its own cost; time to answer at large N is mostly the browsers' share.",
         "",
-        "```json",
-        __import__("json").dumps(load, indent=1)[:4000],
-        "```",
+        "| N | answers | p50 s | p95 s | app CPU s / answer | browsers + driver CPU s | errors "
+        "| leaks |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
+    for p in load["phases"]:
+        rows.append(
+            f"| {p['users']} | {p['answers']} | {p['p50_s']} | {p['p95_s']} "
+            f"| {p['app_cpu_per_answer_s']} | {p['driver_cpu_s']:.1f} | {len(p['errors'])} "
+            f"| {len(p['leaks'])} |"
+        )
+    return rows
 
 
 def render(r: dict, previous: dict) -> str:

@@ -4,6 +4,10 @@ The seven points: 1 Background, 2 Why it matters, 3-5 Key learning (grouped by r
 recommendation text first), 6 Things to note and remember, 7 What to do; then reflective
 questions (templates, labelled as prompts for discussion) and the sources. When the topic is in
 fewer than two reviews the briefing says so in a notice instead of padding itself.
+
+Each part quotes spans of its roles (rag/ingest/roles.py), not passages of a kind of document:
+key learning quotes what a review found and recommended, "What to do" what an agency said it
+did, and no part quotes a progress rating.
 """
 
 from __future__ import annotations

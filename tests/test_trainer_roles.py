@@ -8,6 +8,8 @@ learning. Real Chroma in a temp folder and the real packaged model.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rag.answer.verify import contains, verify_quote
@@ -52,6 +54,7 @@ new tenancy, and tell the health visitor.
 Progress rating: Green – every housing officer has been trained to ask about the baby's
 sleeping place at each move.
 """
+ROOT = Path(__file__).resolve().parents[1]
 THEMES = """
 [[theme]]
 name = "safe sleep"
@@ -165,3 +168,72 @@ def test_theme_explorer_shows_recommendations_findings_and_responses_apart(train
     assert FINDING_1 in texts["Findings and learning"]
     assert RESPONSE_1 in texts["Responses and progress"]
     assert "Health visitors now" not in texts["Recommendations"]
+
+
+@pytest.fixture()
+def pages_env(monkeypatch, assistant):
+    s = assistant.settings
+    monkeypatch.setenv("RAG_VECTORSTORE_DIR", str(s.vectorstore_dir))
+    monkeypatch.setenv("RAG_CORPUS_DIR", str(s.corpus_dir))
+    monkeypatch.setenv("RAG_FEEDBACK_DB", str(s.feedback_db))
+    monkeypatch.delenv("RAG_CHROMA_URL", raising=False)
+    monkeypatch.delenv("RAG_LLM", raising=False)
+
+
+def under_headings(at) -> dict[str, str]:
+    """Each part heading the page shows, with the quotes rendered below it, flattened."""
+    out: dict[str, str] = {}
+    heading = None
+    for md in at.markdown:
+        if md.value.startswith("#### "):
+            heading = md.value[5:]
+            out[heading] = ""
+        elif heading and "\u201c" in md.value:
+            out[heading] += " " + flat(md.value.replace("\\", ""))
+    return out
+
+
+# Words of each span of RESPONSE_DOC, with the part of the theme explorer they belong under.
+EXPECTED_PART = {
+    REC_1: "Recommendations",
+    "Agencies should ask where the baby sleeps": "Recommendations",
+    FINDING_1: "Findings and learning",
+    "Nobody asked where the baby slept": "Findings and learning",
+    RESPONSE_1: "Responses and progress",
+    "Housing officers now ask where the baby sleeps": "Responses and progress",
+    "has not yet reported on whether fathers": "Responses and progress",
+    "every housing officer has been trained": "Responses and progress",
+}
+
+
+def test_theme_explorer_page_shows_each_quote_under_its_role(pages_env):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "views" / "theme_explorer.py"), default_timeout=600).run()
+    assert not at.exception, at.exception
+    seen = set()
+    for row in range(len(load_themes())):
+        if at.button(key=f"theme_{row}").disabled:  # no review has a passage on it
+            continue
+        at.button(key=f"theme_{row}").click().run()
+        assert not at.exception, at.exception
+        for heading, text in under_headings(at).items():
+            for words, part in EXPECTED_PART.items():
+                if words in text:
+                    assert heading == part, (words, heading)
+                    seen.add(part)
+    # The packaged themes find the recommendations and the agencies' responses.
+    assert {"Recommendations", "Responses and progress"} <= seen
+
+
+def test_briefing_page_names_each_quotes_role(pages_env):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "views" / "briefing_builder.py"), default_timeout=600).run()
+    at.text_input(key="topic").input(TOPIC)
+    at.button(key="build").click().run()
+    assert not at.exception, at.exception
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("Finding · ") for c in captions)
+    assert any(c.startswith("Recommendation · ") for c in captions)
+    assert any(c.startswith("Response · ") for c in captions)

@@ -41,6 +41,7 @@ def render_matrix(m: ThemeMatrix) -> None:
             help=f"Every review's passages on {theme.name}, recommendations and findings apart",
             on_click=pick,
             args=(theme.name, None),
+            disabled=not m.row(theme.name),
             type="primary" if chosen == (theme.name, None) else "tertiary",
         )
         for r, review in enumerate(m.reviews):

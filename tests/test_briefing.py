@@ -22,6 +22,7 @@ from rag.trainer.briefing import (
     set_questions,
     topic_queries,
 )
+from rag.trainer.picking import INTRO, KEY
 from rag.trainer.reflective import QUESTIONS_LABEL
 from rag.trainer.themes import load_themes
 
@@ -90,14 +91,22 @@ def test_seven_points_in_order(briefings):
     assert all(p.items or p.note for p in b.points)
 
 
-def test_points_hold_the_right_kind_of_quote(briefings):
+def test_points_hold_the_right_kind_of_quote(briefings, pipeline):
     b = briefings("safe sleep")
     background, _, *key, _, todo = b.points
-    assert {i.role for i in background.items} == {"introduction"}
+    assert {i.role for i in background.items} <= INTRO
     assert {i.role for i in todo.items} == {"response"}
     for point in key:
-        # Recommendation text first in every key point.
-        assert point.items[0].role in {"recommendation", "learning"}
+        # The review's own words first in every key point: a recommendation, else a finding.
+        assert point.items[0].role in KEY
+    for item in b.items:
+        # Each quote is called what the span it sits in is, never what its document is.
+        chunk = next(
+            c
+            for c in pipeline.passages()
+            if c.document == item.quote.document and c.start <= item.quote.start < c.end
+        )
+        assert item.role == chunk.role_at(item.quote.start), item.text
 
 
 def test_key_points_grouped_by_review(briefings):

@@ -17,7 +17,7 @@ from docx import Document
 
 from rag.answer.verify import contains
 from rag.trainer.briefing import NOTICE, POINTS, build
-from rag.trainer.export import md_escape, render, to_docx, to_html, to_markdown
+from rag.trainer.export import md_escape, render, role_label, to_docx, to_html, to_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
@@ -25,7 +25,11 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 TOPICS = ["safe sleep", "information sharing", "young parents", "cybersecurity of school networks"]
 # CommonMark: a backslash before ASCII punctuation stands for the character itself.
 _MD_UNESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
-_QUOTE = re.compile(r"^\u201c(?P<text>.*)\u201d\s*\[(?P<n>\d+)\]$", re.S)
+# A quote, after the role of its span when the point's title does not already say it.
+_QUOTE = re.compile(
+    r"^(?:(?P<label>[A-Z][a-z ]+): )?\u201c(?P<text>.*)\u201d\s*\[(?P<n>\d+)\]$", re.S
+)
+_MD_LABEL = re.compile(r"^> \*\*([A-Z][a-z ]+):\*\* (?=\u201c)")
 SEVEN = [f"{n}. {title}" for n, title in enumerate(POINTS, 1)]
 
 
@@ -40,32 +44,37 @@ def briefings(topic_search):
     return {t: build(topic_search, t) for t in TOPICS}
 
 
-def assert_verbatim(b, found: list[tuple[str, int]]) -> None:
-    """Each (quote, endnote number) is verbatim in the document its endnote cites."""
+def assert_verbatim(b, found: list[tuple[str, int, str]]) -> None:
+    """Each (quote, endnote number, label) is verbatim in the document its endnote cites, and
+    labelled with its span's role unless its point's title says it."""
     assert len(found) == len(b.items)
-    for text, n in found:
+    for text, n, _ in found:
         source = b.sources[n - 1]
         assert contains(corpus_text(source.document), text), (source.document, text)
-    assert [t for t, _ in found] == [i.text for i in b.items]
+    assert [t for t, _, _ in found] == [i.text for i in b.items]
+    labels = [role_label(p, i) for p in b.points for i in p.items]
+    assert [label for _, _, label in found] == labels
 
 
-def markdown_quotes(md: str) -> list[tuple[str, int]]:
+def markdown_quotes(md: str) -> list[tuple[str, int, str]]:
     out = []
     for line in md.splitlines():
-        if line.startswith("> \u201c"):
-            m = _QUOTE.match(_MD_UNESCAPE.sub(r"\1", line[2:]))
+        labelled = _MD_LABEL.match(line)
+        if line.startswith("> \u201c") or labelled:
+            body = f"{labelled[1]}: {line[labelled.end() :]}" if labelled else line[2:]
+            m = _QUOTE.match(_MD_UNESCAPE.sub(r"\1", body))
             assert m, line
-            out.append((m["text"], int(m["n"])))
+            out.append((m["text"], int(m["n"]), m["label"] or ""))
     return out
 
 
-def docx_quotes(doc) -> list[tuple[str, int]]:
+def docx_quotes(doc) -> list[tuple[str, int, str]]:
     out = []
     for p in doc.paragraphs:
         if p.style.name == "Quote":
             m = _QUOTE.match(p.text)
             assert m, p.text
-            out.append((m["text"], int(m["n"])))
+            out.append((m["text"], int(m["n"]), m["label"] or ""))
     return out
 
 
@@ -93,14 +102,14 @@ class _Blockquotes(HTMLParser):
             self.quotes[-1] += data
 
 
-def html_quotes(page: str) -> list[tuple[str, int]]:
+def html_quotes(page: str) -> list[tuple[str, int, str]]:
     parser = _Blockquotes()
     parser.feed(page)
     out = []
     for q in parser.quotes:
         m = _QUOTE.match(q.strip())
         assert m, q
-        out.append((m["text"], int(m["n"])))
+        out.append((m["text"], int(m["n"]), m["label"] or ""))
     return out
 
 
@@ -233,7 +242,7 @@ def test_cli_writes_a_cited_word_briefing(cli_pipeline, tmp_path):
     titles = {v["title"]: k for k, v in tomllib.loads(corpus_text("catalog")).items()}
     quotes = docx_quotes(doc)
     assert quotes
-    for text, n in quotes:
+    for text, n, _ in quotes:
         doc_id = next(d for t, d in titles.items() if endnotes[n - 1].startswith(f"[{n}] {t}"))
         assert contains(corpus_text(doc_id), text), (doc_id, text)
     assert any("Baby Sally" in e for e in endnotes) and any("Child P" in e for e in endnotes)
@@ -248,7 +257,7 @@ def test_cli_markdown_to_stdout_with_a_review_filter(cli_pipeline):
     assert "# 7-minute briefing: information sharing" in result.stdout
     sources = result.stdout.split("## Sources")[1].strip().splitlines()
     assert sources and all("Child P" in line for line in sources)
-    for text, _ in markdown_quotes(result.stdout):
+    for text, _, _ in markdown_quotes(result.stdout):
         assert contains(corpus_text("hampshire-child-p-response"), text)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from evals.themes_eval import calibrate, chunk_for, evaluate, load_labels, theme_scores
 from rag.answer.verify import contains, normalise, verify_quote
-from rag.trainer.themes import cell_citations, distinct, load_themes, theme_matrix
+from rag.trainer.themes import PARTS, cell_parts, distinct, load_themes, theme_matrix
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 REQUIRED = {
@@ -119,16 +119,32 @@ def test_cells_hold_only_their_review_and_no_repeats(matrix, topic_search):
             assert list(cell) == distinct(cell, topic_search)
 
 
-def test_cell_quotes_are_verified_and_cited(matrix, topic_search, pipeline):
+def test_cell_quotes_are_verified_cited_and_grouped_by_role(matrix, topic_search, pipeline):
     cell = matrix.matches("young parents", "Thematic Review – Non-Accidental Injury")
-    citations = cell_citations(topic_search, cell)
-    assert len(citations) == len(cell) >= 3
+    parts = cell_parts(topic_search, cell)
+    citations = [c for p in parts for c in p.citations]
+    # Every passage gives its best sentence, and other parts' sentences about the theme.
+    assert len(citations) >= len(cell) >= 3
     assert [c.n for c in citations] == list(range(1, len(citations) + 1))
+    roles = dict(PARTS)
     seen = set()
-    for c in citations:
-        doc = c.quote.document
-        assert verify_quote(c.quote, {doc: pipeline.document_text(doc)})
-        assert contains(corpus_text(doc), c.quote.text)
-        assert c.hit.chunk.start <= c.quote.start < c.quote.end <= c.hit.chunk.end
-        assert normalise(c.quote.text) not in seen
-        seen.add(normalise(c.quote.text))
+    for part in parts:
+        for c in part.citations:
+            doc = c.quote.document
+            assert verify_quote(c.quote, {doc: pipeline.document_text(doc)})
+            assert contains(corpus_text(doc), c.quote.text)
+            assert c.hit.chunk.start <= c.quote.start < c.quote.end <= c.hit.chunk.end
+            role = c.hit.chunk.role_at(c.quote.start)
+            assert role in roles[part.title] or part.title == PARTS[-1][0], (part.title, role)
+            assert normalise(c.quote.text) not in seen
+            seen.add(normalise(c.quote.text))
+
+
+def test_no_response_is_shown_as_a_recommendation(matrix, topic_search):
+    for t in matrix.themes:
+        for part in cell_parts(topic_search, matrix.row(t.name)):
+            for c in part.citations:
+                role = c.hit.chunk.role_at(c.quote.start)
+                assert (part.title == "Responses and progress") == (
+                    role in {"response", "progress"}
+                )

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from rag.answer.verify import contains
 from rag.trainer.briefing import NOTICE, POINTS
+from rag.trainer.themes import PARTS
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
@@ -133,6 +134,15 @@ def test_theme_explorer_matrix_and_cell_quotes(env):
     assert not at.exception, at.exception
     assert any(plain(s.value).startswith("safe sleep in Baby Sally") for s in at.subheader)
     shown = quotes(at)
-    assert len(shown) == int(cell.label)
+    # Each passage gives at least its best sentence, under the part its span's role names.
+    assert len(shown) >= int(cell.label)
     assert all(verbatim(q) for q in shown)
     assert any("Baby Sally" in plain(c.value) for c in at.caption)
+    parts = [plain(m.value) for m in at.markdown if m.value.startswith("#### ")]
+    assert parts and set(parts) <= {f"#### {t}" for t, _ in PARTS}
+
+    at.button(key=f"theme_{row}").click().run()
+    assert not at.exception, at.exception
+    assert any(plain(s.value).startswith("safe sleep in every review") for s in at.subheader)
+    assert len(quotes(at)) >= len(shown)
+    assert all(verbatim(q) for q in quotes(at))

@@ -71,7 +71,8 @@ def render_briefing(b: Briefing, trainer: Trainer) -> None:
             k = widget_key(item.key)
             with st.container(border=True, key=f"item_{k}"):
                 st.markdown(f"> “{esc(item.text)}” \\[{b.number(item)}\\]")
-                st.caption(esc(item.source.cite()))
+                # What the quote is, from its span's role: a response is never a recommendation.
+                st.caption(esc(f"{item.label} · {item.source.cite()}"))
                 cols = st.columns([1, 4])
                 cols[0].button("Remove", key=f"rm_{k}", on_click=drop, args=(item.key,))
                 with cols[1].expander("Edit (shorten or re-cut; the words must stay verbatim)"):

@@ -21,7 +21,8 @@ def matrix(_trainer: Trainer, key: str, generation: int, themes_toml: str) -> Th
     return _trainer.matrix(themes_toml)
 
 
-def pick(theme: str, review: str) -> None:
+def pick(theme: str, review: str | None) -> None:
+    """Choose a cell, or a whole theme row when `review` is None."""
     st.session_state["cell"] = (theme, review)
 
 
@@ -34,7 +35,15 @@ def render_matrix(m: ThemeMatrix) -> None:
     chosen = st.session_state.get("cell")
     for t, theme in enumerate(m.themes):
         row = st.columns(widths)
-        row[0].markdown(esc(theme.name))
+        row[0].button(
+            theme.name,
+            key=f"theme_{t}",
+            help=f"Every review's passages on {theme.name}, recommendations and findings apart",
+            on_click=pick,
+            args=(theme.name, None),
+            disabled=not m.row(theme.name),
+            type="primary" if chosen == (theme.name, None) else "tertiary",
+        )
         for r, review in enumerate(m.reviews):
             n = m.count(theme.name, review)
             row[r + 1].button(
@@ -51,23 +60,28 @@ def render_matrix(m: ThemeMatrix) -> None:
 
 def render_cell(m: ThemeMatrix, trainer: Trainer) -> None:
     theme, review = st.session_state["cell"]
-    if theme not in [t.name for t in m.themes] or review not in m.reviews:
+    if theme not in [t.name for t in m.themes] or (review is not None and review not in m.reviews):
         return
-    citations = trainer.citations(m.matches(theme, review))
-    st.subheader(esc(f"{theme} in {review}: {len(citations)} supporting passages"))
-    for c in citations:
-        with st.container(border=True, key=f"quote_{c.n}"):
-            st.markdown(f"\\[{c.n}\\] “{esc(ui.card(c).quote)}”")
-            page = f" · p. {c.page}" if c.page else ""
-            st.caption(f"{esc(c.hit.meta.title)} · {esc(c.hit.chunk.section)}{page}")
+    matches = m.row(theme) if review is None else m.matches(theme, review)
+    where = "every review" if review is None else review
+    st.subheader(esc(f"{theme} in {where}: {len(matches)} supporting passages"))
+    for part in trainer.parts(matches):
+        st.markdown(f"#### {esc(part.title)}")
+        for c in part.citations:
+            with st.container(border=True, key=f"quote_{c.n}"):
+                st.markdown(f"\\[{c.n}\\] “{esc(ui.card(c).quote)}”")
+                page = f" · p. {c.page}" if c.page else ""
+                st.caption(f"{esc(c.hit.meta.title)} · {esc(c.hit.chunk.section)}{page}")
 
 
 def main() -> None:
     st.set_page_config(page_title="Theme explorer", page_icon="🧭", layout="wide")
     st.title("Theme explorer")
     st.caption(
-        "Each cell counts the passages of a review that support a theme; click a cell to read "
-        "them, quoted word for word with their source. Membership is decided by retrieval "
+        "Each cell counts the passages of a review that support a theme; click a cell (or a "
+        "theme, for every review) to read them, quoted word for word with their source and "
+        "grouped by what each quote is: the review's recommendations, its findings, an "
+        "agency's response. Membership is decided by retrieval "
         "against each theme's queries (rag/data/themes.toml) with a threshold calibrated on a "
         "hand-labelled set, so a count is a guide to where to read, not a finding."
     )

@@ -4,6 +4,10 @@ The seven points: 1 Background, 2 Why it matters, 3-5 Key learning (grouped by r
 recommendation text first), 6 Things to note and remember, 7 What to do; then reflective
 questions (templates, labelled as prompts for discussion) and the sources. When the topic is in
 fewer than two reviews the briefing says so in a notice instead of padding itself.
+
+Each part quotes spans of its roles (rag/ingest/roles.py), not passages of a kind of document:
+key learning quotes what a review found and recommended, "What to do" what an agency said it
+did, and no part quotes a progress rating.
 """
 
 from __future__ import annotations
@@ -14,7 +18,17 @@ from dataclasses import dataclass, replace
 from rag.answer.verify import locate, verify_quote
 from rag.core.errors import InvalidQuestion, RagError
 from rag.core.models import Filters, Quote
-from rag.trainer.picking import Item, Picker, Source, background, by_review, key_slots, pick
+from rag.trainer.picking import (
+    KEY,
+    RESPONSE,
+    Item,
+    Picker,
+    Source,
+    background,
+    by_review,
+    key_slots,
+    pick,
+)
 from rag.trainer.reflective import choose_questions
 from rag.trainer.themes import Theme, TopicSearch, load_themes
 
@@ -140,7 +154,8 @@ def build(
     notice = None if len(order) >= needed else _notice(topic, order)
     b = Picker(search, queries, agency)
     tau = search.settings.topic_threshold
-    learning = {"recommendation", "learning"}
+    # Each part quotes spans of its roles, whatever kind of document or section holds them.
+    learning = KEY
     why_probe = search.embed([search.settings.why_probe])[0]
     # "Why it matters" goes first so its sentence is not buried inside a key point's quote.
     why_cands = b.candidates(
@@ -151,8 +166,8 @@ def build(
     key_points = [Point(3 + i, POINTS[2 + i], r, items) for i, (r, items) in enumerate(slots)]
     key_points += [Point(n, POINTS[n - 1], note=_NOTHING_MORE) for n in range(3 + len(slots), 6)]
     led = list(dict.fromkeys(r for r, _ in slots))
-    todo = pick(b, b.candidates(matches, {"response"}), 4)
-    note = pick(b, b.candidates(matches, learning | {"response"}), 3, floor=tau)
+    todo = pick(b, b.candidates(matches, RESPONSE), 4)
+    note = pick(b, b.candidates(matches, learning | RESPONSE), 3, floor=tau)
     quoted = {i.source.review for i in (*why, *todo, *note)} | set(led)
     intro = background(b, [r for r in order if r in quoted])
     points = (

@@ -10,7 +10,7 @@ import html
 import re
 
 from rag.core.word import new_document, to_bytes
-from rag.trainer.briefing import Briefing, Item
+from rag.trainer.briefing import Briefing, Item, Point
 from rag.trainer.reflective import QUESTIONS_LABEL
 
 FORMATS = ("md", "docx", "html")
@@ -39,6 +39,12 @@ def _quote(item: Item) -> str:
     return f"\u201c{item.text}\u201d"
 
 
+def role_label(point: Point, item: Item) -> str:
+    """What the quote is ('Recommendation', 'Finding', 'Response'...), printed before it; ''
+    when the point's title already says it."""
+    return "" if item.label == point.title else item.label
+
+
 # -- Markdown ----------------------------------------------------------------------------------
 
 
@@ -58,7 +64,8 @@ def to_markdown(b: Briefing) -> str:
     for p in b.points:
         out += [f"## {md_escape(p.heading)}", ""]
         for item in p.items:
-            out += [f"> {md_escape(_quote(item))} \\[{b.number(item)}\\]", ""]
+            label = f"**{md_escape(role_label(p, item))}:** " if role_label(p, item) else ""
+            out += [f"> {label}{md_escape(_quote(item))} \\[{b.number(item)}\\]", ""]
         if p.note and not p.items:
             out += [f"*{md_escape(p.note)}*", ""]
     if b.questions:
@@ -85,7 +92,10 @@ def to_docx(b: Briefing) -> bytes:
     for p in b.points:
         doc.add_heading(p.heading, level=1)
         for item in p.items:
-            para = doc.add_paragraph(_quote(item), style="Quote")
+            para = doc.add_paragraph(style="Quote")
+            if label := role_label(p, item):
+                para.add_run(f"{label}: ").bold = True
+            para.add_run(_quote(item))
             para.add_run(f" [{b.number(item)}]").font.superscript = True
         if p.note and not p.items:
             doc.add_paragraph().add_run(p.note).italic = True
@@ -150,7 +160,8 @@ def to_html(b: Briefing) -> str:
         parts.append(f"<section><h2>{e(p.heading)}</h2>")
         for item in p.items:
             n = b.number(item)
-            parts.append(f"<blockquote>{e(_quote(item))} <sup>[{n}]</sup></blockquote>")
+            label = f'<b class="role">{e(role_label(p, item))}:</b> ' if role_label(p, item) else ""
+            parts.append(f"<blockquote>{label}{e(_quote(item))} <sup>[{n}]</sup></blockquote>")
         if p.note and not p.items:
             parts.append(f'<p class="note">{e(p.note)}</p>')
         parts.append("</section>")

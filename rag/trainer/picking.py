@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from rag.answer.verify import display, normalise, verify_quote
-from rag.core.models import Filters, Quote
+from rag.core.models import Chunk, Filters, Quote
 from rag.core.text import merge_adjacent, sentence_spans
 from rag.trainer.themes import Match, Sentence, TopicSearch
 
@@ -21,6 +21,23 @@ from rag.trainer.themes import Match, Sentence, TopicSearch
 # A recommendation this short is quoted whole; a longer one by its most relevant sentences.
 _INTRO_KINDS = {"introduction", "background"}
 _LEARNING_KINDS = {"key_learning", "key_themes", "good_practice"}
+# The roles of span (rag/ingest/roles.py) each part of a briefing quotes: the review's
+# introduction; what it found and recommended; what an agency said it did. A progress line
+# ("Progress rating: Amber") is none of these, so no part quotes one.
+INTRO = frozenset({"introduction", "background"})
+KEY = frozenset({"recommendation", "finding", "learning", "good_practice"})
+RESPONSE = frozenset({"response"})
+# An item's own words: the span a recommendation or finding label opens.
+_ITEM_ROLES = frozenset({"recommendation", "finding"})
+_LABELS = {
+    "introduction": "Background",
+    "background": "Background",
+    "recommendation": "Recommendation",
+    "finding": "Finding",
+    "learning": "Learning",
+    "good_practice": "Good practice",
+    "response": "Response",
+}
 
 
 @dataclass(frozen=True)
@@ -51,7 +68,8 @@ class Item:
 
     quote: Quote
     source: Source
-    # introduction | recommendation | learning | response
+    # The role of the span the quote sits in: introduction, background, recommendation,
+    # finding, learning, good_practice or response.
     role: str
 
     @property
@@ -64,6 +82,11 @@ class Item:
         """The quote as shown to a reader (emphasis markers dropped, words untouched)."""
         return display(self.quote.text)
 
+    @property
+    def label(self) -> str:
+        """What the quote is, as a reader is told: 'Recommendation', 'Finding', 'Response'..."""
+        return _LABELS.get(self.role, self.role.replace("_", " ").capitalize())
+
 
 @dataclass(frozen=True)
 class Pick:
@@ -75,31 +98,26 @@ class Pick:
     rank: float
 
 
-# A briefing's four parts, from the role of the span a sentence sits in (rag/ingest/roles.py).
-_BRIEFING_PART = {
-    "introduction": "introduction",
-    "background": "introduction",
-    "recommendation": "recommendation",
-    "finding": "learning",
-    "learning": "learning",
-    "good_practice": "learning",
-    "response": "response",
-    "progress": "response",
-}
-
-
 def role(match: Match, sentence: Sentence) -> str:
-    """What a sentence is in its review: introduction, recommendation, response or learning."""
+    """What a sentence is in its review: the role of the span it sits in."""
+    if sentence.role:
+        return sentence.role
+    # An index written before spans had roles: the chunk's kind decides.
     chunk = match.hit.chunk
     if chunk.kind in _INTRO_KINDS:
         return "introduction"
-    if not chunk.roles:  # an index written before spans had roles
-        if sentence.in_rec:
-            return "recommendation"
-        if chunk.kind in _LEARNING_KINDS:
-            return "learning"
-        return "other" if chunk.kind == "other" else "response"
-    return _BRIEFING_PART.get(chunk.role_at(sentence.start), "other")
+    if sentence.in_rec:
+        return "recommendation"
+    if chunk.kind in _LEARNING_KINDS:
+        return "learning"
+    return "other" if chunk.kind == "other" else "response"
+
+
+def _has_role(chunk: Chunk, roles: frozenset[str], kinds: set[str]) -> bool:
+    """True when a span of the chunk has one of the roles (by kind for an index without)."""
+    if not chunk.roles:
+        return chunk.kind in kinds
+    return any(r in roles for _, _, r in chunk.roles)
 
 
 def source_of(match: Match) -> Source:
@@ -151,7 +169,7 @@ class Picker:
     def candidates(
         self,
         matches: Sequence[Match],
-        roles: set[str],
+        roles: frozenset[str],
         probe: np.ndarray | None = None,
         whole_recs: bool = False,
         probe_floor: float = -1.0,
@@ -181,32 +199,39 @@ class Picker:
 
 
 def _key_spans(b: Picker, match: Match) -> list[tuple[int, int, str]]:
-    """The recommendation text not yet quoted (whole when short), else the best learning."""
+    """The item's own words not yet quoted (whole when short), each with the role of its span
+    (a recommendation, or a finding), else the best other sentence of what the review learned."""
     text = b.search.document_text(match.hit.chunk.document)
     doc = match.hit.chunk.document
     rec = [
         s
         for s in sorted(match.sentences, key=lambda s: s.start)
-        if s.in_rec and not b.overlaps(doc, s.start, s.end)
+        if s.in_rec and role(match, s) in KEY and not b.overlaps(doc, s.start, s.end)
     ]
     if rec:
         spans = merge_adjacent([(s.start, s.end) for s in rec], text)
         if len(spans) > 1 or spans[0][1] - spans[0][0] > b.search.settings.whole_rec_chars:
             best = sorted(rec, key=lambda s: -s.score)[:2]
             spans = merge_adjacent([(s.start, s.end) for s in best], text)
-        return [(a, z, "recommendation") for a, z in spans]
-    learning = [s for s in match.sentences if role(match, s) == "learning"]
-    return [(learning[0].start, learning[0].end, "learning")] if learning else []
+        # Every sentence of an item's own words has the item's role.
+        return [(a, z, role(match, rec[0])) for a, z in spans]
+    learned = [s for s in match.sentences if not s.in_rec and role(match, s) in KEY]
+    return [(learned[0].start, learned[0].end, role(match, learned[0]))] if learned else []
 
 
 def _with_recommendation(b: Picker, match: Match) -> Match | None:
     """The match itself when it holds learning; for a response alone, the recommendation it
     answers (the part of the same section that holds the recommendation text), else None."""
-    if any(role(match, s) in ("recommendation", "learning") for s in match.sentences):
+    if any(role(match, s) in KEY for s in match.sentences):
         return match
     c = match.hit.chunk
     for other in b.search.passages(c.document):
-        if other.section == c.section and other.rec_start is not None and other.id != c.id:
+        if (
+            other.section == c.section
+            and other.id != c.id
+            and other.rec_start is not None
+            and _has_role(other, _ITEM_ROLES, {"recommendation", "finding"})
+        ):
             lead = b.search.judge(replace(match.hit, chunk=other), b.vectors)
             # Ranked by the response's relevance: the response is why the section is here.
             return replace(
@@ -221,7 +246,7 @@ def key_slots(
     """Up to three key-learning slots (review, quotes), reviews taken in turn, then grouped."""
     pool: dict[str, list[Match]] = {r: [] for r in order}
     leads = [_with_recommendation(b, m) for m in matches]
-    for c in b.candidates([m for m in leads if m], {"recommendation", "learning"}):
+    for c in b.candidates([m for m in leads if m], KEY):
         if c.match not in pool[c.match.review]:
             pool[c.match.review].append(c.match)
     slots: list[tuple[str, tuple[Item, ...]]] = []
@@ -271,16 +296,16 @@ def background(b: Picker, reviews: Sequence[str]) -> list[Item]:
         hits = [
             h
             for h in search.candidates([probe_text], Filters(reviews=(review,)))
-            if h.chunk.kind in _INTRO_KINDS
+            if _has_role(h.chunk, INTRO, _INTRO_KINDS)
         ]
         firsts = []
         for h in hits:
             m = search.judge(h, probe)
-            long = [s for s in m.sentences if _is_sentence(search, m, s)]
+            long = [s for s in m.sentences if role(m, s) in INTRO and _is_sentence(search, m, s)]
             if long:
                 firsts.append((m, min(long, key=lambda s: s.start)))
         for m, s in sorted(firsts, key=lambda ms: -ms[1].score):
-            item = b.item(m, s.start, s.end, "introduction")
+            item = b.item(m, s.start, s.end, role(m, s))
             if item:
                 out.append(item)
                 break

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rag.core.models import Citation
 from rag.trainer import briefing as briefings
 from rag.trainer.briefing import Briefing
 from rag.trainer.export import FORMATS, MEDIA_TYPES, render
 from rag.trainer.reflective import QUESTIONS_LABEL
 from rag.trainer.themes import (
+    CellPart,
     Match,
     Theme,
     ThemeMatrix,
     TopicSearch,
-    cell_citations,
+    cell_parts,
     load_themes,
     theme_matrix,
     themes_source,
@@ -29,6 +29,7 @@ __all__ = [
     "MEDIA_TYPES",
     "QUESTIONS_LABEL",
     "Briefing",
+    "CellPart",
     "ThemeMatrix",
     "Trainer",
     "themes_source",
@@ -80,6 +81,7 @@ class Trainer:
         """The themes of a TOML text (default: the packaged rag/data/themes.toml)."""
         return load_themes(themes_text)
 
-    def citations(self, matches: Sequence[Match]) -> tuple[Citation, ...]:
-        """Each supporting passage's best sentence as a verified, numbered citation."""
-        return cell_citations(self.search, matches)
+    def parts(self, matches: Sequence[Match]) -> tuple[CellPart, ...]:
+        """The passages' verified quotes grouped by their spans' roles: recommendations,
+        findings and learning, good practice, responses and progress, background, other."""
+        return cell_parts(self.search, matches)

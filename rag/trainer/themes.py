@@ -21,6 +21,17 @@ from rag.core.resources import read_text
 from rag.core.text import sentence_spans
 
 THEMES_FILE = "themes.toml"
+# How a cell's quotes are grouped: by the role of the span each sits in (rag/ingest/roles.py),
+# so an agency's response is never shown as the review's recommendation. The last part takes
+# every other role, and every quote of an index written before spans had roles.
+PARTS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("Recommendations", frozenset({"recommendation"})),
+    ("Findings and learning", frozenset({"finding", "learning"})),
+    ("Good practice", frozenset({"good_practice"})),
+    ("Responses and progress", frozenset({"response", "progress"})),
+    ("Background", frozenset({"introduction", "background"})),
+    ("Other passages", frozenset()),
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,9 @@ class Sentence:
     score: float
     # True when the sentence is part of the recommendation or finding text itself.
     in_rec: bool
+    # The role of the span the sentence sits in (rag/ingest/roles.py); "" for an index written
+    # before spans had roles, whose readers fall back on the chunk's kind.
+    role: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,18 @@ def load_themes(text: str | None = None) -> tuple[Theme, ...]:
     return themes
 
 
+def _role(chunk: Chunk, offset: int) -> str:
+    return chunk.role_at(offset) if chunk.roles else ""
+
+
+def _body_spans(chunk: Chunk, body: int) -> list[tuple[int, int, str]]:
+    """chunk's text from `body` on, cut where one role's span ends and the next begins."""
+    if not chunk.roles:
+        return [(body, chunk.end, "")]
+    cut = [(max(a, body), min(b, chunk.end), r) for a, b, r in chunk.roles]
+    return [(a, b, r) for a, b, r in cut if a < b]
+
+
 class TopicSearch:
     """Finds the passages about a topic; caches sentence vectors, so build one per pipeline."""
 
@@ -85,7 +111,7 @@ class TopicSearch:
         # One TopicSearch serves every session of the app: its caches fill under a lock.
         self._lock = threading.Lock()
         self._vectors: dict[str, np.ndarray] = {}
-        self._spans: dict[str, list[tuple[int, int, bool]]] = {}
+        self._spans: dict[str, list[tuple[int, int, bool, str]]] = {}
         self._passages: dict[str, list[Chunk]] | None = None
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -113,18 +139,20 @@ class TopicSearch:
                 self._passages = passages
             return self._passages.get(doc_id, [])
 
-    def spans(self, hit: Hit) -> list[tuple[int, int, bool]]:
-        """The passage's sentences as (start, end, in_rec), recommendation text first."""
+    def spans(self, hit: Hit) -> list[tuple[int, int, bool, str]]:
+        """The passage's sentences as (start, end, in_rec, role), recommendation text first;
+        no sentence crosses from one role's span into another's."""
         c = hit.chunk
         if c.id not in self._spans:
             text = self.document_text(c.document)
-            out: list[tuple[int, int, bool]] = []
+            out: list[tuple[int, int, bool, str]] = []
             body = c.start
             if c.rec_start is not None and c.rec_end is not None and c.rec_end > c.rec_start:
                 rec = sentence_spans(text, c.rec_start, c.rec_end)
-                out += [(s.start, s.end, True) for s in rec]
+                out += [(s.start, s.end, True, _role(c, s.start)) for s in rec]
                 body = c.rec_end
-            out += [(s.start, s.end, False) for s in sentence_spans(text, body, c.end)]
+            for a, b, role in _body_spans(c, body):
+                out += [(s.start, s.end, False, role) for s in sentence_spans(text, a, b)]
             with self._lock:
                 self._spans[c.id] = out
         return self._spans[c.id]
@@ -135,9 +163,9 @@ class TopicSearch:
         if not spans:
             return Match(hit, ())
         text = self.document_text(hit.chunk.document)
-        sims = self.embed([text[a:b] for a, b, _ in spans]) @ vectors.T
+        sims = self.embed([text[a:b] for a, b, _, _ in spans]) @ vectors.T
         best = sims.max(axis=1)
-        sentences = [Sentence(a, b, float(s), r) for (a, b, r), s in zip(spans, best)]
+        sentences = [Sentence(a, b, float(s), r, role) for (a, b, r, role), s in zip(spans, best)]
         return Match(hit, tuple(sorted(sentences, key=lambda s: -s.score)))
 
     def candidates(self, queries: Sequence[str], filters: Filters = Filters()) -> list[Hit]:
@@ -189,6 +217,10 @@ class ThemeMatrix:
         """How many passages support the theme in the review."""
         return len(self.matches(theme, review))
 
+    def row(self, theme: str) -> tuple[Match, ...]:
+        """The passages supporting one theme in every review, review by review."""
+        return tuple(m for r in self.reviews for m in self.matches(theme, r))
+
 
 def distinct(matches: Sequence[Match], search: TopicSearch) -> list[Match]:
     """Matches whose best sentence is not word-for-word one already kept.
@@ -229,11 +261,49 @@ def theme_matrix(search: TopicSearch, themes: Sequence[Theme]) -> ThemeMatrix:
     return ThemeMatrix(tuple(themes), cols, tuple(rows))
 
 
-def cell_citations(search: TopicSearch, matches: Sequence[Match]) -> tuple[Citation, ...]:
-    """Each supporting passage's best sentence as a verified, numbered citation."""
-    out: list[Citation] = []
+@dataclass(frozen=True)
+class CellPart:
+    """The quotes of a cell whose spans have one part's roles, e.g. its recommendations."""
+
+    title: str
+    citations: tuple[Citation, ...]
+
+
+def part_of(role: str) -> str:
+    """The title of the part a span's role is shown under."""
+    return next((t for t, roles in PARTS if role in roles), PARTS[-1][0])
+
+
+def _by_part(search: TopicSearch, m: Match) -> dict[str, Sentence]:
+    """The match's best sentence in each part: its best sentence overall, and the best of each
+    other part that is itself about the topic."""
+    floor = search.settings.topic_threshold
+    best: dict[str, Sentence] = {}
+    for n, s in enumerate(m.sentences):
+        if n == 0 or s.score >= floor:
+            best.setdefault(part_of(s.role), s)
+    return best
+
+
+def cell_parts(search: TopicSearch, matches: Sequence[Match]) -> tuple[CellPart, ...]:
+    """Verified quotes of the supporting passages grouped by their spans' roles, in PARTS order,
+    numbered in reading order; no words quoted twice."""
+    picked: dict[str, list[tuple[Match, Sentence]]] = {t: [] for t, _ in PARTS}
     for m in matches:
-        q = search.quote(m)
-        if q is not None:
-            out.append(Citation(len(out) + 1, q, m.hit, m.hit.chunk.page))
-    return tuple(out)
+        for title, s in _by_part(search, m).items():
+            picked[title].append((m, s))
+    seen: set[str] = set()
+    parts: list[CellPart] = []
+    n = 0
+    for title, _ in PARTS:
+        cites = []
+        for m, s in picked[title]:
+            q = search.quote(m, s)
+            if q is None or normalise(q.text) in seen:
+                continue
+            seen.add(normalise(q.text))
+            n += 1
+            cites.append(Citation(n, q, m.hit, m.hit.chunk.page))
+        if cites:
+            parts.append(CellPart(title, tuple(cites)))
+    return tuple(parts)

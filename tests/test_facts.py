@@ -29,6 +29,11 @@ from tests.conftest import answer_quoting
         ("How was the council judged at its last inspection?", ("rating",)),
         ("What did Child Z say about Ofsted?", ()),
         ("What did the Ofsted inspection say about professional judgement?", ()),
+        # Any UK inspectorate's grade, its name read from rag/data/words.toml.
+        ("How was the hospital trust rated by the CQC?", ("rating",)),
+        ("What grade did Estyn give the school?", ("rating",)),
+        ("How were the council's services graded when HMICFRS inspected them?", ("rating",)),
+        ("What did Estyn say about attendance?", ()),
         ("What sentence did the parent receive?", ("verdict",)),
         ("Were any of the parents convicted?", ("verdict",)),
         ("Sum up the Child P review in one sentence.", ()),

@@ -42,6 +42,11 @@ from tests.conftest import answer_quoting
         ("Should the case stay open, and for how long?", ("duration",)),
         # Whether a plan should say how long is answered by a passage calling for timescales.
         ("Mum has support. Shouldn't they be telling us how long change would take?", ()),
+        # A number inside what someone is obliged to report, wherever the obligation sits.
+        ("Must the plan say how long it will last?", ()),
+        ("Are health visitors expected to record how often they visit?", ()),
+        ("How often should practitioners record the child's views?", ("duration", "frequency")),
+        ("Could you tell me how long a case stays open?", ("duration",)),
         ("How often is safe sleep discussed?", ("duration", "frequency")),
         ("What does each letter of ICON stand for?", ("expansion",)),
         ("What is LIG short for?", ("expansion",)),

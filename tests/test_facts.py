@@ -47,6 +47,10 @@ from tests.conftest import answer_quoting
         ("Are health visitors expected to record how often they visit?", ()),
         ("How often should practitioners record the child's views?", ("duration", "frequency")),
         ("Could you tell me how long a case stays open?", ("duration",)),
+        # "How much" of knowing asks how well; of a thing, how much of it.
+        ("How much do parents realise about the risks?", ()),
+        ("Did anyone check how much the school knew?", ()),
+        ("How much care do families get after discharge?", ("amount",)),
         ("How often is safe sleep discussed?", ("duration", "frequency")),
         ("What does each letter of ICON stand for?", ("expansion",)),
         ("What is LIG short for?", ("expansion",)),

@@ -90,12 +90,10 @@ _ASKS_PERSON = re.compile(
 )
 # The name of a place or person in a case ("What was the name of the hostel they lived in?"),
 # which reviews leave out. A programme's or system's name may be one acronym, so those are
-# left to the topic.
+# left to the topic (words.toml `named_things`).
 _ASKS_NAME = re.compile(
     r"\bnames?\s+of\s+(?:the|her|his|their|that|this|a|an)\b"
-    r"(?!(?:\s+[\w-]+){0,4}?\s+(?:programmes?|programs?|systems?|tools?|protocols?|polic(?:y|ies)"
-    r"|guidance|procedures?|schemes?|apps?|assessments?|forms?|frameworks?|models?|pathways?"
-    r"|initiatives?|campaigns?|projects?|courses?|training|reviews?|reports?)\b)",
+    rf"(?!(?:\s+[\w-]+){{0,4}}?\s+(?:{_either('named_things')})\b)",
     re.IGNORECASE,
 )
 # An inspection grade: "What rating did the inspectorate give …?", "How was it judged at its
@@ -147,8 +145,8 @@ _ASKS_EXPANSION = re.compile(
 # The parts of a named thing: "What are the four STAR messages?", "the stages of the ABC
 # escalation procedure". Reviews often name such a thing without setting out its parts, and a
 # passage that only names it does not answer. "What are the steps a GP should take?" names
-# nothing and is left to the topic.
-_PARTS = r"(messages|steps|stages|criteria|principles|elements|components)"
+# nothing and is left to the topic. The words for parts are data (words.toml `parts`).
+_PARTS = rf"({_either('parts')})"
 _NAMED = r"(?:\d+|(?i:two|three|four|five|six|seven|eight|nine|ten)|[A-Z][\w&-]*[A-Z][\w&-]*)"
 _ASKS_PARTS = re.compile(
     rf"\b(?i:what\s+(?:are|were)\s+the)\s+(?:{_NAMED}\s+){{1,3}}(?:[\w-]+\s+)?(?i:{_PARTS})\b"

@@ -28,12 +28,13 @@ _ASKS_DURATION = re.compile(
 )
 # Questions whose answer must be an amount: a dose, a sum, a quantity ("amount to" is a verb),
 # a count of things in the world, an average or a share. "How many recommendations …" counts
-# the reviews' own items, which the answer lists; "how much" of knowing ("how much do staff
-# know / understand / realise") asks how well (words.toml `knowing`).
+# the reviews' own items (words.toml `review_items`), which the answer lists; "how much" of
+# knowing ("how much do staff know / understand / realise") asks how well (words.toml
+# `knowing`).
 _ASKS_AMOUNT = re.compile(
     rf"\bhow much\b(?!(?:\s+[\w'’]+){{0,3}}?\s+(?:{_either('knowing')})\b)"
     r"|\bdos(?:e|es|age|ages|ing)\b|\bamounts?\b(?!\s+to\b)|\bquantit(?:y|ies)\b"
-    r"|\bhow many\b(?!\s+(?:of\s+the\s+)?(?:recommendations|findings|reviews|actions)\b)"
+    rf"|\bhow many\b(?!\s+(?:of\s+the\s+)?(?:{_either('review_items')})\b)"
     r"|\baverage\b|\bpercentage\b|%|\bper ?cent\b|\bproportion\b|\bstatistics\b",
     re.IGNORECASE,
 )

@@ -29,6 +29,11 @@ from tests.conftest import answer_quoting
         ("How was the council judged at its last inspection?", ("rating",)),
         ("What did Child Z say about Ofsted?", ()),
         ("What did the Ofsted inspection say about professional judgement?", ()),
+        # Any UK inspectorate's grade, its name read from rag/data/words.toml.
+        ("How was the hospital trust rated by the CQC?", ("rating",)),
+        ("What grade did Estyn give the school?", ("rating",)),
+        ("How were the council's services graded when HMICFRS inspected them?", ("rating",)),
+        ("What did Estyn say about attendance?", ()),
         ("What sentence did the parent receive?", ("verdict",)),
         ("Were any of the parents convicted?", ("verdict",)),
         ("Sum up the Child P review in one sentence.", ()),
@@ -37,6 +42,15 @@ from tests.conftest import answer_quoting
         ("Should the case stay open, and for how long?", ("duration",)),
         # Whether a plan should say how long is answered by a passage calling for timescales.
         ("Mum has support. Shouldn't they be telling us how long change would take?", ()),
+        # A number inside what someone is obliged to report, wherever the obligation sits.
+        ("Must the plan say how long it will last?", ()),
+        ("Are health visitors expected to record how often they visit?", ()),
+        ("How often should practitioners record the child's views?", ("duration", "frequency")),
+        ("Could you tell me how long a case stays open?", ("duration",)),
+        # "How much" of knowing asks how well; of a thing, how much of it.
+        ("How much do parents realise about the risks?", ()),
+        ("Did anyone check how much the school knew?", ()),
+        ("How much care do families get after discharge?", ("amount",)),
         ("How often is safe sleep discussed?", ("duration", "frequency")),
         ("What does each letter of ICON stand for?", ("expansion",)),
         ("What is LIG short for?", ("expansion",)),
@@ -187,3 +201,72 @@ def test_the_words_a_corpus_writes_in_lower_case_are_gathered_with_its_names():
     assert "reviewer" in lower and "board" in lower
     assert not {"edi", "carmi", "Edi", "Carmi"} & lower
     assert names_person("Edi Carmi led it.", lower) and not names_person("The Board met.", lower)
+
+
+# Each kind of fact on synthetic text: the question asks it, a quote stating it answers, and a
+# quote on the same topic without it does not.
+@pytest.mark.parametrize(
+    ("question", "kind", "states", "lacks"),
+    [
+        (
+            "How long should a case stay open after the birth?",
+            "duration",
+            "Cases stay open for 12 weeks after the birth.",
+            "Cases stay open after the birth while support continues.",
+        ),
+        (
+            "How often are home visits made?",
+            "frequency",
+            "Home visits were made in 80% of weeks.",
+            "Home visits were made by the family support worker.",
+        ),
+        (
+            "What dose of iron do the clinic's mothers take?",
+            "amount",
+            "Mothers take 200 mg of iron at the clinic.",
+            "Mothers take iron at the clinic.",
+        ),
+        (
+            "Who wrote the Northtown review?",
+            "person",
+            "The lead reviewer was Ruth Hale, an independent social worker.",
+            "The lead reviewer was an independent social worker.",
+        ),
+        (
+            "What was the name of the hostel the family lived in?",
+            "name",
+            "The family lived at Marlow Lodge, a hostel.",
+            "The family lived in a hostel.",
+        ),
+        (
+            "How was the trust rated by the CQC?",
+            "rating",
+            "The trust was rated requires improvement by the CQC.",
+            "The trust was inspected by the CQC.",
+        ),
+        (
+            "Was the stepfather convicted?",
+            "verdict",
+            "The stepfather was convicted of assault.",
+            "The stepfather was interviewed by the police.",
+        ),
+        (
+            "What does QRG stand for?",
+            "expansion",
+            "The Quality Review Group met monthly.",
+            "The QRG met monthly.",
+        ),
+        (
+            "What are the four STAR messages for carers?",
+            "parts",
+            "Each carer is given the STAR messages before discharge.",
+            "The STAR programme runs in every ward.",
+        ),
+    ],
+)
+def test_each_kind_of_fact_needs_a_quote_stating_it(question, kind, states, lacks):
+    kinds = asked(question)
+    assert kind in kinds
+    lower = {"the", "lead", "reviewer", "was", "an", "family", "lived", "at", "a", "hostel"}
+    assert missing(replace(answer_quoting(states), question=question), kinds, lower) is None
+    assert missing(replace(answer_quoting(lacks), question=question), kinds, lower) is not None

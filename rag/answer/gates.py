@@ -149,7 +149,7 @@ def supported(hits: Sequence[Hit], settings: Settings, across: bool = False) -> 
         return []
     best = max(h.dense for h in pool)
     if best < settings.abstain_threshold and not named:
-        # Short questions about a named review ("What did Child W say about GPs?") leave a
+        # Short questions about a named review ("What did Child A say about GPs?") leave a
         # topic too short for its cosine to clear the threshold; a recommendation or finding
         # of that review that uses every topic word supports it (a response that mentions the
         # police in passing does not: only the recommendation text counts). So does a passage
@@ -172,7 +172,7 @@ def supported(hits: Sequence[Hit], settings: Settings, across: bool = False) -> 
 
 
 def _across_reviews(keep: list[Hit], pool: Sequence[Hit], threshold: float) -> list[Hit]:
-    # "What have the reviews said about safe sleep?" asks for breadth: a review whose best
+    # "What have the reviews said about bruising?" asks for breadth: a review whose best
     # passage clears the threshold is quoted even when another review's passages are closer
     # (the margin would keep only those), and the first passage of each review comes first.
     keep = list(keep)
@@ -213,9 +213,9 @@ def missing(
 ) -> str | None:
     """Why an answer fails the kind of fact its question asks for, or None.
 
-    The fact must be stated in one of the first `passages` passages quoted: "By how many weeks
-    should a pre-birth referral be made?" is not answered by "open for 3 months post-birth"
-    from a later passage on discharge.
+    The fact must be stated in one of the first `passages` passages quoted: "Within how many
+    days must a visit be made?" is not answered by "reviewed after 6 months" from a later
+    passage on something else.
     """
     if answer.abstained:
         return None

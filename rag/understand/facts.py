@@ -14,6 +14,12 @@ from collections.abc import Callable, Iterable, Set
 from rag.core.text import sentences
 from rag.core.words import words
 
+
+def _either(name: str) -> str:
+    """A regex alternation of one word list of rag/data/words.toml, longest first."""
+    return "|".join(map(re.escape, sorted(words(name), key=len, reverse=True)))
+
+
 # Questions whose answer must be a length of time, a deadline or a frequency.
 _ASKS_DURATION = re.compile(
     r"\bhow (?:long|soon|quickly|often|frequently)\b|\btime ?(?:scales?|frames?)\b"
@@ -22,15 +28,17 @@ _ASKS_DURATION = re.compile(
 )
 # Questions whose answer must be an amount: a dose, a sum, a quantity ("amount to" is a verb),
 # a count of things in the world, an average or a share. "How many recommendations …" counts
-# the reviews' own items, which the answer lists; "how much do staff know" asks how well.
+# the reviews' own items (words.toml `review_items`), which the answer lists; "how much" of
+# knowing ("how much do staff know / understand / realise") asks how well (words.toml
+# `knowing`).
 _ASKS_AMOUNT = re.compile(
-    r"\bhow much\b(?!(?:\s+\w+){0,3}?\s+(?:know|knows|knew|understand|understands|aware)\b)"
+    rf"\bhow much\b(?!(?:\s+[\w'’]+){{0,3}}?\s+(?:{_either('knowing')})\b)"
     r"|\bdos(?:e|es|age|ages|ing)\b|\bamounts?\b(?!\s+to\b)|\bquantit(?:y|ies)\b"
-    r"|\bhow many\b(?!\s+(?:of\s+the\s+)?(?:recommendations|findings|reviews|actions)\b)"
+    rf"|\bhow many\b(?!\s+(?:of\s+the\s+)?(?:{_either('review_items')})\b)"
     r"|\baverage\b|\bpercentage\b|%|\bper ?cent\b|\bproportion\b|\bstatistics\b",
     re.IGNORECASE,
 )
-# Duration questions a rate also answers: "how often is safe sleep discussed?" -> "in 93% of …".
+# Duration questions a rate also answers: "how often are home visits made?" -> "in 80% of …".
 _ASKS_FREQUENCY = re.compile(r"\bhow (?:often|frequently)\b", re.IGNORECASE)
 
 
@@ -62,8 +70,8 @@ def _states_time(text: str, frequency: bool) -> bool:
     return frequency and _RATE.search(text) is not None
 
 
-# A number that is not a year ("Level 3", "2.5 mg", "twice"), or a time or frequency. A number
-# hyphened to a word ("COVID-19") is part of a name, not an amount.
+# A number that is not a year ("Level 2", "5 ml", "twice"), or a time or frequency. A number
+# hyphened to a word ("Form-7") is part of a name, not an amount.
 _AMOUNT = re.compile(
     r"(?<![A-Za-z]-)\b(?!(?:19|20)\d\d\b)\d+(?:[.,]\d+)?\b"
     r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|once|twice)\b",
@@ -81,22 +89,20 @@ _ASKS_PERSON = re.compile(
     r"|\b(?:reviewer|author)(?:'s|’s)\s+name\b",
     re.IGNORECASE,
 )
-# The name of a place or person in a case ("What was the name of the unit she stayed in?"),
-# which reviews leave out. A programme's or system's name may be one word ("ICON"), so those
-# are left to the topic.
+# The name of a place or person in a case ("What was the name of the hostel they lived in?"),
+# which reviews leave out. A programme's or system's name may be one acronym, so those are
+# left to the topic (words.toml `named_things`).
 _ASKS_NAME = re.compile(
     r"\bnames?\s+of\s+(?:the|her|his|their|that|this|a|an)\b"
-    r"(?!(?:\s+[\w-]+){0,4}?\s+(?:programmes?|programs?|systems?|tools?|protocols?|polic(?:y|ies)"
-    r"|guidance|procedures?|schemes?|apps?|assessments?|forms?|frameworks?|models?|pathways?"
-    r"|initiatives?|campaigns?|projects?|courses?|training|reviews?|reports?)\b)",
+    rf"(?!(?:\s+[\w-]+){{0,4}}?\s+(?:{_either('named_things')})\b)",
     re.IGNORECASE,
 )
-# An inspection grade: "What Ofsted rating did … get?", "How was it judged by CQC?". "Rate"
-# and "judgement" are left out: "the inspection and the rate of referrals", "professional
-# judgement" ask about something else.
+# An inspection grade: "What rating did the inspectorate give …?", "How was it judged at its
+# inspection?". The inspectorates' names are data (rag/data/words.toml). "Rate" and "judgement"
+# are left out: "the inspection and the rate of referrals", "professional judgement" ask about
+# something else.
 _ASKS_RATING = re.compile(
-    r"^(?=.*\b(?:ofsted|cqc|inspection|inspectorate)\b)"
-    r"(?=.*\b(?:rating|rated|grade|graded|grading|judged)\b)",
+    rf"^(?=.*\b(?:{_either('inspection')})\b)(?=.*\b(?:rating|rated|grade|graded|grading|judged)\b)",
     re.IGNORECASE | re.DOTALL,
 )
 # A criminal outcome. "Sentence" alone is left out: "sum it up in one sentence" is not one.
@@ -137,11 +143,11 @@ _ASKS_EXPANSION = re.compile(
     re.IGNORECASE,
 )
 
-# The parts of a named thing: "What are the four ICON messages?", "the stages of the HIPS
-# escalation policy". Reviews often name such a thing without setting out its parts, and a
+# The parts of a named thing: "What are the four STAR messages?", "the stages of the ABC
+# escalation procedure". Reviews often name such a thing without setting out its parts, and a
 # passage that only names it does not answer. "What are the steps a GP should take?" names
-# nothing and is left to the topic.
-_PARTS = r"(messages|steps|stages|criteria|principles|elements|components)"
+# nothing and is left to the topic. The words for parts are data (words.toml `parts`).
+_PARTS = rf"({_either('parts')})"
 _NAMED = r"(?:\d+|(?i:two|three|four|five|six|seven|eight|nine|ten)|[A-Z][\w&-]*[A-Z][\w&-]*)"
 _ASKS_PARTS = re.compile(
     rf"\b(?i:what\s+(?:are|were)\s+the)\s+(?:{_NAMED}\s+){{1,3}}(?:[\w-]+\s+)?(?i:{_PARTS})\b"
@@ -162,25 +168,24 @@ _ASKS = {
 }
 
 
-# Whether someone should say how long: "Shouldn't they be telling us how long that would
-# take?" asks whether the plan should give a timescale, which a passage calling for one
-# answers without stating it. "Should it stay open, and for how long?" still asks for a time.
-_OBLIGATION = re.compile(
-    r"^(?:(?:and|but|so)\s+)?(?:should|shouldn't|shouldn’t|must|mustn't|ought|need|needn't)\b",
-    re.IGNORECASE,
-)
+# A number asked inside what someone is obliged to report: "Shouldn't the plan be telling us
+# how long it will take?", "Are staff expected to record how often they visit?" ask whether the
+# report is due, which a passage calling for it answers without giving the number. The number
+# asked before the obligation stays asked ("How often should staff record it?"), and so does
+# one with no reporting verb ("Should it stay open, and for how long?"). Both word lists are
+# data (rag/data/words.toml).
 _REPORTED = re.compile(
-    r"\b(?:tell|telling|say|saying|set(?:ting)?\s+out|specify|specifying|explain|explaining"
-    r"|state|stating|record|recording)\b.*",
+    rf"\b(?:{_either('obligation')})(?:\s+to)?(?:\s+[\w'’]+){{0,6}}?\s+"
+    rf"(?:{_either('reporting_verbs')})\b(.*)",
     re.IGNORECASE | re.DOTALL,
 )
 _NUMBERS = {"duration", "amount", "frequency"}
 
 
 def _direct(question: str) -> str:
-    """The question without what an obligation sentence says someone should report."""
+    """The question without what someone is obliged to report."""
     return " ".join(
-        _REPORTED.sub("", s) if _OBLIGATION.match(s) else s for s in sentences(question)
+        s[: m.start(1)] if (m := _REPORTED.search(s)) else s for s in sentences(question)
     )
 
 
@@ -197,15 +202,15 @@ def asked(question: str) -> tuple[str, ...]:
 
 
 _CALENDAR = words("months") | words("days")
-# Two capitalised words in a row, overlapping ("In Edi Carmi" holds "Edi Carmi").
+# Two capitalised words in a row, overlapping ("In Ruth Hale" holds "Ruth Hale").
 _TITLE_PAIR = re.compile(r"(?=\b([A-Z][a-z]+)\s+([A-Z][a-z]+)\b)")
 _ROLE = re.compile(r"\b(?:reviewers?|authors?)\b", re.IGNORECASE)
 
 
 def names_person(text: str, common: Set[str]) -> bool:
     """Whether the text holds a person's or a place's name: two capitalised words the corpus
-    never writes in lower case ("Alex Walters"), not a body ("Southampton Safeguarding …"), a
-    date, or a generic name ("the Mother and Baby Unit")."""
+    never writes in lower case ("Ruth Hale"), not a body ("Northtown Safeguarding …"), a date,
+    or a generic name ("the Family Support Unit")."""
     return any(
         all(w.lower() not in common and w.lower() not in _CALENDAR for w in m.groups())
         for m in _TITLE_PAIR.finditer(text)
@@ -244,8 +249,8 @@ _LINKS = words("initials_links")
 
 
 def spells_out(text: str, question: str) -> bool:
-    """Whether the text spells out an abbreviation of the question: "… Inquiry Group (LIG)",
-    or words whose initials make it ("Family Nurse Partnership" for FNP)."""
+    """Whether the text spells out an abbreviation of the question: "… Review Group (QRG)",
+    or words whose initials make it ("Early Help Hub" for EHH)."""
     initials = "".join(w[0].upper() for w in re.findall(r"[\w&]+", text) if w.lower() not in _LINKS)
     return any(f"({a})" in text or a in initials for a in set(_ABBREVIATION.findall(question)))
 

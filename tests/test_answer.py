@@ -119,3 +119,38 @@ def test_a_question_across_reviews_quotes_each_supported_review_first():
     # Asked across reviews, review B's best passage clears the threshold and comes before A's
     # second; review C's is unsupported and stays out.
     assert supported(hits, settings, across=True) == [a1, b1, a2]
+
+
+def test_a_narrative_sentence_a_little_less_close_than_the_best_is_quoted_too():
+    # A long narrative passage tells many things; the sentence that answers is often not the
+    # one closest to the question in meaning, but it is seldom far behind (the first sentence
+    # also gains the response lead prior, 0.05).
+    text = (
+        "The family moved to the town in the spring of that year after losing their flat. "
+        "The first home visit took place nine weeks later and the twins were not seen. "
+        "The school nurse offered drop-in sessions at the library on Tuesdays."
+    )
+    doc = Document(DocMeta("n", "Doc", review="Child Q"), text)
+    chunk = Chunk("n1", "n", text, 0, len(text), "Summary of events", "other")
+    hit = Hit(chunk, doc.meta, score=1.0, dense=0.7)
+    sims = iter([0.60, 0.52, 0.30])
+
+    def vectors(candidates):
+        out = []
+        for _ in candidates:
+            s = next(sims)
+            out.append([s, (1 - s * s) ** 0.5, 0.0])
+        return np.asarray(out, dtype=np.float32)
+
+    answer = compose(
+        "When was the first visit?",
+        [hit],
+        np.array([1.0, 0.0, 0.0], dtype=np.float32),
+        documents=lambda _id: doc,
+        vectors=vectors,
+        verify=lambda q: text[q.start : q.end] == q.text,
+        settings=Settings(abstain_threshold=0.3),
+    )
+    quoted = " ".join(c.quote.text for c in answer.citations)
+    assert "first home visit" in quoted
+    assert "drop-in" not in quoted

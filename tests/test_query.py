@@ -132,6 +132,31 @@ def test_a_section_is_named_by_its_own_words_not_by_the_review():
     assert named("What were the key themes?") == ["kt"]
 
 
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # A heading's paragraph number is not part of its name; one word names it in its review.
+        ("What methodology did the Child P review use?", ["meth"]),
+        ("What methodology do reviews usually use?", []),
+        # A heading worded as a question's opening names its part only with its review named.
+        ("How do referrers hear what happened to their referral?", []),
+        ("What happened in the Child P case?", ["wh"]),
+        # A numbered item named inside a titled part is that item, not the whole part.
+        ("What is Recommendation 3 in the Child P action plan?", ["r3"]),
+        ("What is the key to the Child P action plan?", ["plan"]),
+    ],
+)
+def test_section_titles_are_named_without_their_numbers(question, expected):
+    chunks = [
+        Chunk("meth", "p", "x", 0, 1, "2.1 Methodology", "other"),
+        Chunk("wh", "p", "x", 2, 3, "What Happened", "other"),
+        Chunk("plan", "p", "x", 4, 5, "5. Action Plan", "other"),
+        Chunk("r3", "p", "x", 6, 7, "5. Action Plan › Recommendation 3", "recommendation"),
+    ]
+    index = SectionIndex(chunks)
+    assert structural_ranking(question, parse(question, METAS, VOCAB), index) == expected
+
+
 def test_runs_of_capitals_the_corpus_never_uses_together_are_unknown():
     vocab = known_names(
         ["The Children Act and adult care", "Child Z SCR review about", "Working Together 2018 for"]

@@ -29,6 +29,25 @@ def _label(section: str) -> str:
     return parts[-1] if parts else section
 
 
+# A heading's paragraph number ("2.1 Methodology", "5. Recommendations"): no question says it.
+_HEADING_NUMBER = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[A-Z]\.)\s+")
+
+
+def _title(label: str) -> str:
+    """A section label as a question may name it: lower-cased, without its paragraph number."""
+    return _HEADING_NUMBER.sub("", label).strip().lower()
+
+
+# A heading phrased as a question's opening ("What happened", "Why it matters") is met in
+# questions about anything; only a question naming its review names that part by it.
+_ASKING = re.compile(r"^(?:what|why|how|who|when|where|which)\b")
+
+
+def _names_alone(title: str) -> bool:
+    """Whether a title names its part in any question, not only in one naming its review."""
+    return len(title.split()) >= 2 and not _ASKING.match(title)
+
+
 # "What are the key messages of the briefing?" asks for its learning, whatever the heading says
 # ("Key Learning Points", "Key Themes", "Lessons learned").
 _KEY_MESSAGES = re.compile(
@@ -99,9 +118,11 @@ class SectionIndex:
                 self.by_ref[ref].append(c)
             label = _label(c.section)
             # "The Review" is named by every "what did the review say": a label made only of
-            # such words is not a name ("The Background" is).
-            if len(label.split()) >= 2 and _significant(label) and section_ref(label) is None:
-                self.by_label[label.lower()].append(c)
+            # such words is not a name ("The Background" is). One word ("Methodology") names a
+            # part only in a question naming its review (see `named`).
+            title = _title(label)
+            if title and _significant(title) and section_ref(label) is None:
+                self.by_label[title].append(c)
             for words in _group_words(c.section):
                 if words:
                     self.by_group[words].append(c)
@@ -140,8 +161,9 @@ class SectionIndex:
         q_singular = _singular(vocabulary([question]))
         services = _services(q_singular)
         found: dict[str, Chunk | ChunkRef] = {}
-        for label, chunks in self.by_label.items():
-            if phrase_in(label, q):
+        # "Rec 3 in the action plan" names the item; the part it sits in only says where.
+        for label, chunks in () if info.refs else self.by_label.items():
+            if (info.documents or _names_alone(label)) and phrase_in(label, q):
                 found |= {c.id: c for c in chunks}
         # Only when nothing else is asked: "the key points for health visitors" wants theirs.
         if _KEY_MESSAGES.search(question) and not topic_words(

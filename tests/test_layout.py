@@ -264,3 +264,21 @@ def test_roles_survive_the_index(tmp_path):
     r2 = [c for c in _chunks(LEARNING_POINTS) if c.section.endswith("R2")][0]
     md = chunk_metadata(r2, DocMeta("synthetic", "Synthetic review"))
     assert chunk_from_record(r2.id, r2.text, md).roles == r2.roles
+
+
+RESPONSE_PART = """# Review of Child M
+
+## Findings
+
+Finding 1: The school did not share its worries about M's attendance.
+
+The health trust provided the following response:
+
+All school nurses now attend the monthly attendance meeting and record what they share.
+"""
+
+
+def test_a_response_part_outside_any_item_is_a_response():
+    chunk = next(c for c in _chunks(RESPONSE_PART) if c.kind == "response")
+    assert {r for _, _, r in chunk.roles} == {"response"}
+    assert "monthly attendance meeting" in chunk.text

@@ -169,3 +169,68 @@ def test_saved_state_lives_beside_an_embedded_index_and_outside_it_for_a_server(
     served = derived.root(None, vs, "http://chroma.example:8001")
     assert served == tmp_path / "cache" / "rag" / "chroma.example_8001"
     assert derived.root(None, vs, "http://other:8001") != served
+
+
+def _sentence_folders(settings) -> list:
+    return sorted((settings.vectorstore_dir / "derived").glob("reviews.sentences__g*"))
+
+
+def test_sentence_vectors_are_saved_at_ingest_exactly_as_stored(settings, model):
+    import numpy as np
+
+    from rag.index.records import sentence_key
+    from rag.index.vectors import SentenceVectors
+
+    _fresh(settings, model).ingest()
+    a = _fresh(settings, model)
+    (folder,) = _sentence_folders(settings)
+    stored = a.store._current().sentences.get(include=["embeddings"])
+    assert stored["ids"]
+    table = SentenceVectors(folder)
+    assert len(table) == len(stored["ids"])
+    saved = table.get(stored["ids"])
+    for i, v in zip(stored["ids"], stored["embeddings"]):
+        np.testing.assert_array_equal(saved[i], np.asarray(v, dtype=np.float32))
+    assert table.get(["no-such:0:1"]) == {}
+    # The store reads them from the saved arrays, keyed as answers ask for them.
+    keys = [sentence_key(i) for i in stored["ids"][:5]]
+    got = a.store.sentence_vectors(keys)
+    assert set(got) == set(keys)
+    answer = a.ask(QUESTIONS[0])
+    assert not answer.abstained and answer.citations
+
+
+def test_damaged_sentence_vectors_are_written_again_not_a_crash(settings, model):
+    import numpy as np
+
+    from rag.index.records import sentence_key
+
+    _fresh(settings, model).ingest()
+    good = _fresh(settings, model).store
+    keys = [sentence_key(i) for i in good._current().sentences.get()["ids"]]
+    expected = good.sentence_vectors(keys)
+    (folder,) = _sentence_folders(settings)
+    vectors = folder / "vectors.npy"
+    full = vectors.stat().st_size
+    vectors.write_bytes(vectors.read_bytes()[: full // 2])
+    got = _fresh(settings, model).store.sentence_vectors(keys)
+    assert set(got) == set(expected) == set(keys)
+    for k in keys:
+        np.testing.assert_array_equal(got[k], expected[k])
+    (again,) = _sentence_folders(settings)
+    assert (again / "vectors.npy").stat().st_size == full
+
+
+def test_sentence_vectors_go_with_their_generation(settings, model):
+    _fresh(settings, model).ingest()
+    (first,) = _sentence_folders(settings)
+    for n, name in enumerate(("one.md", "two.md")):
+        _write(
+            settings.corpus_dir,
+            name,
+            f"# Review: Child {n}\n\nRecommendation 1: Schools should share attendance "
+            f"concerns with the school nurse every {('week', 'month')[n]}.\n",
+        )
+        _fresh(settings, model).ingest()
+    # The active generation and the one before it keep theirs; the first one's is gone.
+    assert len(_sentence_folders(settings)) == 2 and not first.exists()

@@ -1,11 +1,10 @@
 """Chroma storage: chunks, document texts, sentence vectors; the only module importing chromadb.
 
 Crash safety: every change is built into a new *generation* of collections (chunks, documents,
-and the vectors of the sentences answers may quote), and only when it is complete does one
-atomic upsert move the `active` pointer to it. A run killed part-way leaves the previous
-generation untouched and still answering; the next run drops the half-built one. The generation
-before the active one is kept until the next change, so a process that was reading it while the
-pointer moved finishes its query.
+and the vectors of the sentences answers may quote); only when it is complete does one atomic
+upsert move the `active` pointer to it. A run killed part-way leaves the previous generation
+answering; the next run drops the half-built one. The generation before the active one is kept
+until the next change, so a query reading it while the pointer moved finishes.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -29,7 +29,7 @@ from chromadb.errors import NotFoundError
 from rag.core.errors import IndexMissing
 from rag.core.models import Chunk, DocMeta, Document
 from rag.core.settings import Settings
-from rag.index import derived
+from rag.index import derived, vectors
 from rag.index.building import Reuse, add_documents, carry_over, doc_records, embed_all, pages
 from rag.index.records import (
     Encoder,
@@ -89,6 +89,8 @@ class Store:
         self._handles: dict[tuple[int, str | None], _Generation] = {}
         # Set on a pinned view (see `pinned`): every read goes to that generation.
         self._pin: int | None = None
+        # Mapped sentence vectors by generation (shared with pinned views).
+        self._vectors: dict[tuple[int, str], vectors.SentenceVectors | None] = {}
 
     # -- generations -------------------------------------------------------------------------
 
@@ -100,12 +102,8 @@ class Store:
     def generations(self) -> list[int]:
         """Every generation with collections in the database, active or not."""
         pattern = re.compile(rf"{re.escape(self.base)}__(?:chunks|docs|sentences)__g(\d+)")
-        found = set()
-        for col in self.client.list_collections():
-            name = col if isinstance(col, str) else col.name
-            if m := pattern.fullmatch(name):
-                found.add(int(m[1]))
-        return sorted(found)
+        names = (c if isinstance(c, str) else c.name for c in self.client.list_collections())
+        return sorted({int(m[1]) for name in names if (m := pattern.fullmatch(name))})
 
     def _names(self, gen: int) -> tuple[str, str, str]:
         return (
@@ -117,28 +115,18 @@ class Store:
     def _collections(self, gen: int, create: bool = False) -> _Generation:
         chunks_name, docs_name, sentences_name = self._names(gen)
         if create:
+            make = partial(self.client.create_collection, embedding_function=None)
             return _Generation(
-                self.client.create_collection(
-                    chunks_name,
-                    embedding_function=None,
-                    configuration={"hnsw": {"space": "cosine"}},
-                ),
-                self.client.create_collection(docs_name, embedding_function=None),
-                self.client.create_collection(
-                    sentences_name,
-                    embedding_function=None,
-                    configuration={"hnsw": _SENTENCE_HNSW},
-                ),
+                make(chunks_name, configuration={"hnsw": {"space": "cosine"}}),
+                make(docs_name),
+                make(sentences_name, configuration={"hnsw": _SENTENCE_HNSW}),
             )
+        get = partial(self.client.get_collection, embedding_function=None)
         try:
-            sentences = self.client.get_collection(sentences_name, embedding_function=None)
+            sentences = get(sentences_name)
         except NotFoundError:
             sentences = None
-        return _Generation(
-            self.client.get_collection(chunks_name, embedding_function=None),
-            self.client.get_collection(docs_name, embedding_function=None),
-            sentences,
-        )
+        return _Generation(get(chunks_name), get(docs_name), sentences)
 
     def _drop_stale(self, keep: set[int]) -> None:
         for gen in self.generations():
@@ -147,7 +135,8 @@ class Store:
                     # A half-built generation may lack some of its collections.
                     with contextlib.suppress(Exception):
                         self.client.delete_collection(name)
-        derived.drop(self._derived_root, self.base, keep)
+        for base in (self.base, f"{self.base}.sentences"):
+            derived.drop(self._derived_root, base, keep)
 
     def pinned(self, generation: int) -> Store:
         """A view of this store that reads `generation` even after the pointer moves on."""
@@ -236,7 +225,7 @@ class Store:
 
     def count(self) -> int:
         """Number of chunks in the active generation (0 before the first ingest)."""
-        gen = self._pin if self._pin is not None else self.active_generation()
+        gen = self.reads()
         return 0 if gen is None else self._collections(gen).chunks.count()
 
     def search(
@@ -283,10 +272,10 @@ class Store:
         got = self._current().chunks.get(
             ids=list(ids), include=["documents", "metadatas", "embeddings"]
         )
-        vectors = np.asarray(got["embeddings"], dtype=np.float32)
+        vecs = np.asarray(got["embeddings"], dtype=np.float32)
         return {
             i: (chunk_from_record(i, t, m), v)
-            for i, t, m, v in zip(got["ids"], got["documents"], got["metadatas"], vectors)
+            for i, t, m, v in zip(got["ids"], got["documents"], got["metadatas"], vecs)
         }
 
     def chunk_pages(self, generation: int | None = None) -> Iterator[list[Chunk]]:
@@ -315,11 +304,26 @@ class Store:
         if sentences is None or not keys:
             return {}
         ids = [sentence_id(*k) for k in keys]
-        got = sentences.get(ids=list(dict.fromkeys(ids)), include=["embeddings"])
-        if not got["ids"]:
-            return {}
-        by_id = dict(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32)))
+        saved = self._saved_sentences(self.reads())
+        if saved is not None:
+            by_id = saved.get(ids)
+        else:
+            got = sentences.get(ids=list(dict.fromkeys(ids)), include=["embeddings"])
+            by_id = dict(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32)))
         return {k: by_id[i] for k, i in zip(keys, ids) if i in by_id}
+
+    def _saved_sentences(self, generation: int | None) -> vectors.SentenceVectors | None:
+        """The sentence vectors saved with `generation` (rag.index.vectors), saved when missing."""
+        sentences = None if generation is None else self._collections(generation).sentences
+        if sentences is None:
+            return None
+        key = (generation, str(sentences.id))
+        if key not in self._vectors:
+            root, base = self._derived_root, f"{self.base}.sentences"
+            reader = partial(pages, sentences, ["embeddings"])
+            got = vectors.obtain(root, base, generation, key[1], reader, sentences.count)
+            self._vectors[key] = got
+        return self._vectors[key]
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -376,10 +380,10 @@ class Store:
         fresh = sum(m is not None and reuse_key(c) not in reuse.chunks for c, m in items)
         sentences = embed_all(new, items, encoder, reuse, fresh, progress, batch)
         add_documents(new, [incoming[i] for i in changed], old)
+        self._saved_sentences(new_gen)  # before the switch: no reader of it builds them
         derive(self.pinned(new_gen))
         self._switch(new_gen)
         self._drop_stale({new_gen} if gen is None else {new_gen, gen})
-        written = sum(m is not None for _, m in items)
         return SyncReport(
             plan.added,
             plan.replaced,
@@ -388,7 +392,7 @@ class Store:
             fresh,
             new.chunks.count(),
             plan.duplicates,
-            written - fresh,
+            sum(m is not None for _, m in items) - fresh,
             sentences,
             upgrade,
         )

@@ -79,8 +79,10 @@ def cold_start(spec: dict, question: str, rounds: int) -> dict:
     for _ in range(rounds):
         for name, cmd in commands.items():
             t = time.perf_counter()
-            subprocess.run(cmd, env=env, check=True, capture_output=True, cwd=ROOT)
+            done = subprocess.run(cmd, env=env, check=True, capture_output=True, cwd=ROOT)
             best[name] = min(best[name], time.perf_counter() - t)
+            if name == "ask" and json.loads(done.stdout)["abstained"]:
+                raise SystemExit(f"cold start question abstained (times no search): {question}")
     return best
 
 
@@ -184,7 +186,9 @@ def main() -> None:
         x1 = {"index": tmp / "x1", "corpus": CORPUS}
         r["ingest_x1"] = _child("ingest", x1)
         r["query_x1"] = _child("query", x1 | {"questions": "gold", "n": a.queries})
-        q = "What did the Baby Sally review recommend about fathers?"
+        # Answered from retrieval (a question refused from the vocabulary alone never loads
+        # the model, and would time only the imports of the CLI).
+        q = "What do the reviews say about safe sleep?"
         r["cold_x1"] = cold_start(x1, q, a.rounds)
         print("x1", r["cold_x1"], flush=True)
     spec = {"index": CACHE / "index" / f"{scale_corpus.VERSION}-{a.reviews}"}

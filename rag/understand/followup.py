@@ -247,7 +247,7 @@ def _resolve_by_rules(
     last = history[-1] if history else None
     previous = _previous_subject(last) if last else Subject()
     # After a question naming no review, only one naming a review leans on it ("What about
-    # Child Z?" after "What have the reviews found about X?": X, asked of that review).
+    # Child K?" after "What have the reviews found about X?": X, asked of that review).
     if last is None or not is_followup(question, own, bool(previous or own), short_words):
         return Resolved(question, question, filters, own)
     subject = Subject(own.review or previous.review, own.reference or previous.reference)

@@ -270,3 +270,14 @@ def test_each_kind_of_fact_needs_a_quote_stating_it(question, kind, states, lack
     lower = {"the", "lead", "reviewer", "was", "an", "family", "lived", "at", "a", "hostel"}
     assert missing(replace(answer_quoting(states), question=question), kinds, lower) is None
     assert missing(replace(answer_quoting(lacks), question=question), kinds, lower) is not None
+
+
+@pytest.mark.parametrize("span", ["2021/22", "2019-20", "2023–24"])
+def test_the_end_of_a_year_span_is_not_an_amount(span):
+    question = "How many carers have been trained so far?"
+    kinds = asked(question)
+    assert "amount" in kinds
+    lacks = f"Carers are trained through a rolling programme of dates in {span}."
+    states = f"In {span}, 40 carers were trained through a rolling programme."
+    assert missing(replace(answer_quoting(lacks), question=question), kinds) is not None
+    assert missing(replace(answer_quoting(states), question=question), kinds) is None

@@ -71,9 +71,10 @@ def _states_time(text: str, frequency: bool) -> bool:
 
 
 # A number that is not a year ("Level 2", "5 ml", "twice"), or a time or frequency. A number
-# hyphened to a word ("Form-7") is part of a name, not an amount.
+# hyphened to a word ("Form-7") is part of a name, not an amount; nor is the end of a year
+# span ("2021/22", "2019-20").
 _AMOUNT = re.compile(
-    r"(?<![A-Za-z]-)\b(?!(?:19|20)\d\d\b)\d+(?:[.,]\d+)?\b"
+    r"(?<![A-Za-z]-)(?<!(?:19|20)\d\d[/\-–])\b(?!(?:19|20)\d\d\b)\d+(?:[.,]\d+)?\b"
     r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|once|twice)\b",
     re.IGNORECASE,
 )

@@ -102,7 +102,7 @@ class Assistant:
             progress=progress.chunks,
             batch=self.settings.ingest_batch,
             # The new generation's retriever, saved before it answers: no process builds it.
-            derive=lambda view: Retriever(view, self.settings),
+            derive=lambda view: Retriever(view, self.settings, self._quotable),
         )
         for doc_id, total in totals.items():
             # Unchanged passages reuse their vectors: each file is complete once the sync is.
@@ -152,7 +152,7 @@ class Assistant:
                 # Another process (an ingest, or cron) moved the index on: reload the caches.
                 self._docs = {}
                 # Pinned: a question in flight keeps reading the generation it started on.
-                self._retriever = Retriever(self.store.pinned(gen), self.settings)
+                self._retriever = Retriever(self.store.pinned(gen), self.settings, self._quotable)
                 self._retriever_gen = gen
             return self._retriever
 

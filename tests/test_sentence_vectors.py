@@ -42,9 +42,13 @@ def _sentence_rows(pipe: Assistant) -> dict[str, dict]:
 
 
 def _on_the_fly(pipe: Assistant) -> Assistant:
-    """A pipeline over the same index that embeds every candidate sentence when answering."""
+    """A pipeline over the same index that embeds every candidate sentence it quotes from.
+
+    Retrieval still reads the stored vectors (`sentence_support` judges passages by them, and
+    an index without them by whole passages only).
+    """
     other = Assistant(pipe.settings, embedder=pipe.embedder)
-    other.store.sentence_vectors = lambda keys: {}
+    other.sentence_vectors = lambda cands: other._embed_sentences([c.text for c in cands])
     return other
 
 

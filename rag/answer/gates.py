@@ -6,8 +6,9 @@
    other documents do -> abstain, naming the documents that do;
 3. `unaddressed`: it asks what a named review recommended for someone none of its
    recommendations found addresses -> abstain;
-4. `supported`: which retrieved passages clear the relevance threshold and are near the best;
-   none -> abstain (compose does this when it finds nothing to quote);
+4. `supported`: which retrieved passages clear the relevance threshold and are near the best
+   (or hold the closest sentence of all); none -> abstain (compose does this when it finds
+   nothing to quote);
 5. `missing_fact`: the kind of fact asked for (a time, an amount, a person ...) is not stated
    by a quote from the first passages -> abstain, saying what is missing.
 """
@@ -139,6 +140,10 @@ def unaddressed(
 def supported(hits: Sequence[Hit], settings: Settings, across: bool = False) -> list[Hit]:
     """Gate 4: the passages worth quoting, above the abstention threshold and near the best.
 
+    With `sentence_support` and no section named, the passage holding the closest candidate
+    sentence of the first passages (`Hit.part`) is kept too, however far its whole vector is
+    from the best.
+
     `across` (a question about what the reviews say, naming none) adds each other review's
     best supported passage, and puts one passage of each review first.
     """
@@ -157,13 +162,20 @@ def supported(hits: Sequence[Hit], settings: Settings, across: bool = False) -> 
         return [h for h in pool if h.mentions][: settings.top_k]
     near = best - settings.passage_margin
     floor = max(settings.abstain_threshold, near)
+    # The passage holding the closest sentence of all answers too, though the rest of it pulls
+    # its own vector away from the question; not beside sections the question names ("the key
+    # messages" are its learning sections, not a recommendation with one close sentence).
+    by_sentence = settings.sentence_support and not named
+    parts = [h.part for h in pool if h.part is not None] if by_sentence else []
+    part_floor = max(parts) if parts else float("inf")
 
     def kept(h: Hit) -> bool:
         # Once the question is answerable, the passage ranked first (by words and sections as
         # well as meaning) is quoted if it is near the best, even a little under the threshold:
         # "How did the police respond?" is answered by the police response, whose wording is
         # far from the question's.
-        return h.dense >= floor or (h is hits[0] and h.dense >= near)
+        by_part = h.part is not None and h.part >= part_floor
+        return h.dense >= floor or (h is hits[0] and h.dense >= near) or by_part
 
     keep = named + [h for h in hits if h.dense is not None and not h.named and kept(h)]
     if across and not named:

@@ -104,6 +104,9 @@ class Hit:
     lexical: float | None = None
     # True when the question names this section ("Recommendation 7", "Key Themes").
     named: bool = False
+    # Cosine of the passage's best part (its closest stored sentence, or itself) to the
+    # vector `dense` is judged by; None when sentences were not scored.
+    part: float | None = None
     # True when the question names this passage's review and its recommendation or finding
     # text uses every word of the question's topic ("What did Child Z say about GPs?"), or
     # when the passage uses every distinctive name the question uses ("BadgerNet").

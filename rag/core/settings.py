@@ -82,6 +82,13 @@ class Settings(BaseSettings):
         description="RRF weight of the ranking of sections the question names by number or "
         "title (dense and BM25 weigh 1).",
     )
+    sentence_weight: float = Field(
+        0.0,
+        description="RRF weight of a ranking of the fused candidates by their best part (their "
+        "closest stored candidate quote sentence, or themselves); 0 turns it off. Measured on "
+        "the layout zoo and the gold set and left off: it costs in-domain first places "
+        "(evals/README.md, issue #18).",
+    )
     response_weight: float = Field(
         1.0,
         description="RRF weight of a preference for partnership-response passages when a "
@@ -108,6 +115,13 @@ class Settings(BaseSettings):
         0.08,
         description="A passage after the first is quoted only if its similarity is within this "
         "margin of the best one, so weak matches do not pad the answer.",
+    )
+    sentence_support: bool = Field(
+        True,
+        description="Once a question is answerable, also quote the candidate passage holding "
+        "the closest of all candidate quote sentences (their vectors stored at ingest), though "
+        "its own vector is not within passage_margin of the best: one answering sentence in a "
+        "long narrative passage. The abstention threshold is still judged on whole passages.",
     )
     max_sentences: int = Field(
         2, description="Most response sentences quoted from one passage, after its recommendation."

@@ -11,6 +11,7 @@ from rag.retrieve.base import Query, Ranking
 from rag.retrieve.dense import DenseSearcher
 from rag.retrieve.fusion import convex, prefer, rrf
 from rag.retrieve.lexical import tokenize
+from rag.retrieve.sentences import PoolSentences, Quotable, SentenceSearcher
 from rag.understand import facts
 from rag.understand.question import QueryInfo, mentions_all, names_used, parse, topic_words
 
@@ -27,9 +28,12 @@ def _own_text(c: Chunk) -> str:
 class Retriever:
     """Finds the passages most likely to answer a question, over one index generation."""
 
-    def __init__(self, store: Store, settings: Settings):
+    def __init__(self, store: Store, settings: Settings, quotable: Quotable | None = None):
+        """`quotable` gives a chunk's candidate quote sentences, whose stored vectors score the
+        candidates by their best sentence (`sentence_weight`, `sentence_support`); None: not."""
         self.store = store
         self.settings = settings
+        self.quotable = quotable
         # Loaded from the folder saved with the generation; built (and saved) only when absent.
         parts, self.built = state.obtain(store, settings)
         self.metas = parts.metas
@@ -114,15 +118,22 @@ class Retriever:
             return sorted(lexical.items(), key=lambda kv: -kv[1])
         if self.settings.fusion == "convex":
             return convex(dense, lexical, self.settings.convex_alpha)
+        sentence = [c for c, _ in rankings.get("sentence", ())]
         return rrf(
-            [list(dense), list(lexical), [c for c, _ in rankings["structural"]]],
+            [list(dense), list(lexical), [c for c, _ in rankings["structural"]], sentence],
             k=self.settings.rrf_k,
-            weights=[1.0, 1.0, self.settings.structural_weight],
+            weights=[1.0, 1.0, self.settings.structural_weight, self.settings.sentence_weight],
         )
 
     def search(self, query: Query, k: int, allowed: frozenset[str] | None = None) -> Ranking:
-        """The fused ranking of every searcher, best first (at most `k`)."""
+        """The fused ranking of dense, BM25 and structural search, best first (at most `k`);
+        `hits` also fuses the candidates' best sentences."""
         return self._fuse(self.rankings(query, allowed))[:k]
+
+    def _ranks_sentences(self) -> bool:
+        s = self.settings
+        rrf_hybrid = s.retrieval == "hybrid" and s.fusion == "rrf"
+        return rrf_hybrid and s.sentence_weight > 0 and self.quotable is not None
 
     def _is_response(self, chunk: Chunk) -> bool:
         # A response document, or a passage mostly given to what an agency says it did.
@@ -150,13 +161,18 @@ class Retriever:
         """Candidates fused from dense, lexical and structural rankings, read into Hits (`n`
         from each ranking; default: the settings' `candidates`)."""
         info = query.info
-        rankings = self.rankings(query, self.allowed(filters, info), n)
-        fused = self._fuse(rankings)
+        allowed = self.allowed(filters, info)
+        rankings = self.rankings(query, allowed, n)
         # One read for every candidate's text and vector: the cosine to the question (or, with
         # a topic, to the topic alone) decides abstention and the passage margin.
-        fetched = self.store.fetch([cid for cid, _ in fused])
+        pool = list(dict.fromkeys(cid for r in rankings.values() for cid, _ in r))
+        fetched = self.store.fetch(pool)
         chunks = {cid: chunk for cid, (chunk, _) in fetched.items()}
         judge = query.vector if query.support is None else query.support
+        if self._ranks_sentences():
+            sentences = PoolSentences(fetched, self.quotable, self.store.sentence_vectors)
+            rankings["sentence"] = SentenceSearcher(sentences).search(query, len(chunks), allowed)
+        fused = self._fuse(rankings)
         dense_scores = dict(rankings.get("dense", ())) if query.support is None else {}
         for cid, (_, v) in fetched.items():
             dense_scores.setdefault(cid, float(v @ judge))
@@ -164,9 +180,19 @@ class Retriever:
         fuses_ranks = self.settings.retrieval == "hybrid" and self.settings.fusion == "rrf"
         if preferred and fuses_ranks and self.settings.response_weight:
             fused = prefer(fused, preferred, self.settings.rrf_k, self.settings.response_weight)
-        return self._as_hits(query, fused, chunks, dense_scores, rankings)
+        parts = self._parts(judge, fused, fetched)
+        return self._as_hits(query, fused, chunks, dense_scores, rankings, parts)
 
-    def _as_hits(self, query: Query, fused, chunks, dense_scores, rankings) -> list[Hit]:
+    def _parts(self, judge, fused: Ranking, fetched) -> dict[str, float]:
+        """The best part's cosine to `judge` of the first candidates, those the support gate
+        weighs (rag.answer.gates.supported reads the first 3 * top_k); {} when off."""
+        if not self.settings.sentence_support or self.quotable is None:
+            return {}
+        first = [cid for cid, _ in fused if cid in fetched][: 3 * self.settings.top_k]
+        pool = {cid: fetched[cid] for cid in first}
+        return PoolSentences(pool, self.quotable, self.store.sentence_vectors).best(judge)
+
+    def _as_hits(self, query: Query, fused, chunks, dense_scores, rankings, parts) -> list[Hit]:
         info, mode = query.info, self.settings.retrieval
         named = {cid for cid, _ in rankings.get("structural", ())}
         lex_scores = dict(rankings.get("lexical", ()))
@@ -183,6 +209,7 @@ class Retriever:
                 dense=dense_scores.get(cid),
                 lexical=lex_scores.get(cid),
                 named=cid in named,
+                part=parts.get(cid),
                 mentions=(bool(words) and mentions_all(words, _own_text(chunks[cid])))
                 or (bool(names) and mentions_all(names, chunks[cid].text))
                 or (author and facts.names_author(chunks[cid].text, self.common_words)),

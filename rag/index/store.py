@@ -91,6 +91,11 @@ class Store:
         self._pin: int | None = None
         # Mapped sentence vectors by generation (shared with pinned views).
         self._vectors: dict[tuple[int, str], vectors.SentenceVectors | None] = {}
+        self._derived_root = derived.root(
+            settings.state_dir, settings.vectorstore_dir, settings.chroma_url
+        )
+        if settings.chroma_url and settings.state_dir is None:
+            derived.tend_servers(self._derived_root, settings.state_keep_days)
 
     # -- generations -------------------------------------------------------------------------
 
@@ -149,11 +154,6 @@ class Store:
         return self._pin if self._pin is not None else self.active_generation()
 
     # -- what is derived from a generation, saved beside it (see rag.index.derived) ---------
-
-    @property
-    def _derived_root(self) -> Path:
-        s = self.settings
-        return derived.root(s.state_dir, s.vectorstore_dir, s.chroma_url)
 
     def saved(self, generation: int) -> Path | None:
         """The folder saved with `generation` (see `save`), or None when there is none whole."""

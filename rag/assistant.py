@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -19,7 +20,7 @@ import numpy as np
 from rag.answer import gates, survey
 from rag.answer.compose import Candidate, compose, scored_spans
 from rag.answer.gates import Grounds
-from rag.answer.verify import verify_quote
+from rag.answer.sources import Sources
 from rag.core.errors import IndexMissing, LLMUnavailable
 from rag.core.models import Answer, Chunk, DocMeta, Document, Filters, Hit, Progress
 from rag.core.settings import Settings
@@ -66,9 +67,10 @@ class Assistant:
         self._embedder = embedder
         self._retriever: Retriever | None = None
         self._retriever_gen: int | None = None
-        self._docs: dict[str, Document] = {}
-        self._sentence_vectors: dict[str, np.ndarray] = {}
+        # Stored documents by generation, and sentence vectors embedded when not stored.
+        self._sources = Sources(lambda t: self.embedder.embed(t), settings.sentence_cache_size)
         self._corpus: tuple[int, CorpusInfo] | None = None
+        self._also: dict[str, np.ndarray] = {}  # see `query`
         # Given, or built from settings.llm on first use; None keeps answers extractive.
         self._chat_model = chat_model
 
@@ -149,8 +151,7 @@ class Assistant:
                         "there is no index yet. Build it with `rag ingest` (or `make index`), "
                         f"which reads the documents in {self.settings.corpus_dir}/"
                     )
-                # Another process (an ingest, or cron) moved the index on: reload the caches.
-                self._docs = {}
+                # Another process (an ingest, or cron) moved the index on: reload the retriever.
                 # Pinned: a question in flight keeps reading the generation it started on.
                 self._retriever = Retriever(self.store.pinned(gen), self.settings, self._quotable)
                 self._retriever_gen = gen
@@ -171,21 +172,16 @@ class Assistant:
         """The metadata of every indexed document, by id."""
         return dict(self.retriever.metas)
 
-    def _review_names(self) -> frozenset[str]:
+    def _review_names(self, retriever: Retriever | None = None) -> frozenset[str]:
         """Every indexed review's name and aliases: published names, not personal details."""
-        if self.generation() is None:
+        if retriever is None and self.generation() is None:
             return frozenset()
-        metas = self.retriever.metas.values()
+        metas = (retriever or self.retriever).metas.values()
         return frozenset(n for m in metas for n in (m.review, *m.aliases) if n)
 
     def document(self, doc_id: str) -> Document:
         """The stored document (text and page starts); an empty one if it is not indexed."""
-        store = self.retriever.store  # first: a new generation empties the cache below
-        with self._lock:
-            if doc_id not in self._docs:
-                doc = store.document(doc_id)
-                self._docs[doc_id] = doc or Document(DocMeta(doc_id, doc_id), "")
-            return self._docs[doc_id]
+        return self._sources.on(self.retriever.store).document(doc_id)
 
     def document_text(self, doc_id: str) -> str:
         """The stored text of a document, which every offset points into."""
@@ -196,36 +192,25 @@ class Assistant:
         return sorted(self.store.chunks(), key=lambda c: (c.document, c.start))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit vectors of the texts, from the packaged model."""
+        """Unit vectors of the texts, from the packaged model (or from the last `query` call)."""
+        with self._lock:
+            known = [self._also.get(t) for t in texts]
+        if texts and all(v is not None for v in known):
+            return np.stack(known)
         return self.embedder.embed(list(texts))
-
-    def _embed_sentences(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._sentence_vectors]
-        fresh = dict(zip(missing, self.embedder.embed(missing))) if missing else {}
-        with self._lock:
-            if len(self._sentence_vectors) > self.settings.sentence_cache_size:
-                self._sentence_vectors = {}
-            self._sentence_vectors.update(fresh)
-            return np.stack([fresh.get(t, self._sentence_vectors.get(t)) for t in texts])
 
     def sentence_vectors(self, candidates: list[Candidate]) -> np.ndarray:
         """Vectors of candidate quote sentences: stored at ingest, embedded only when absent."""
-        keys = [(c.chunk, c.span.start, c.span.end) for c in candidates]
-        stored = self.retriever.store.sentence_vectors(keys)
-        # An index built before sentence vectors were stored (or a chunk whose spans changed
-        # with the code) falls back to embedding them now.
-        missing = [c.text for c, k in zip(candidates, keys) if k not in stored]
-        fresh = iter(self._embed_sentences(missing) if missing else ())
-        return np.stack([stored[k] if k in stored else next(fresh) for k in keys])
+        return self._sources.sentence_vectors(self.retriever.store, candidates)
 
     def _verify(self, quote) -> bool:
-        return verify_quote(quote, {quote.document: self.document_text(quote.document)})
+        return self._sources.verify(self.retriever.store, quote)
 
     # -- ask ---------------------------------------------------------------------------------
 
-    def query(self, question: str, info: QueryInfo) -> Query:
-        """The question as the searchers read it, with its three vectors.
+    def query(self, question: str, info: QueryInfo, also: Sequence[str] = ()) -> Query:
+        """The question as the searchers read it, with its three vectors (and in the same call
+        those of the texts `also`, kept for `embed`).
 
         A question naming a review is searched within it, where the name is shared by every
         passage and only its topic tells them apart; conversational frames ("what did the
@@ -239,8 +224,14 @@ class Assistant:
             *([topic] if topic else []),
             *([focused] if focused != (topic or question) else []),
         ]
-        # One encode call for all of them.
-        vectors = self.embedder.embed(texts)
+        # One encode call for all of them: each call costs more than its texts (10-20 ms).
+        everything = self.embedder.embed([*texts, *also])
+        vectors = everything[: len(texts)]
+        if also:
+            with self._lock:
+                # A few per session at once; the vector of a text is the same whoever asks.
+                self._also = {} if len(self._also) > 256 else self._also
+                self._also.update(zip(also, everything[len(texts) :]))
         vector, support = vectors[0], (vectors[1] if topic else None)
         if support is None and len(texts) > 1:
             support = vector
@@ -302,20 +293,28 @@ class Assistant:
         self, question: str, filters: Filters, k: int | None, answer_id: str | None
     ) -> Grounds:
         """The extractive answer or abstention, through the gates of rag.answer.gates in order."""
-        q = privacy.without_names(check_question(question, self.settings), self._review_names())
+        checked = check_question(question, self.settings)
+        retriever = self.retriever  # read once: each read of the index pointer is a round trip
+        q = privacy.without_names(checked, self._review_names(retriever))
         settings = self.settings if k is None else self.settings.model_copy(update={"top_k": k})
-        retriever = self.retriever
         info = retriever.understand(q)
         if refused := gates.unknown_names(q, info, answer_id):
             return Grounds(refused)
         words, others = retriever.not_in_review(info)
         if refused := gates.outside_review(q, info, words, others, retriever.metas, answer_id):
             return Grounds(refused)
-        query = self.query(info.text or q, info)
-        hits, vector = retriever.hits(query, filters), query.full
+        # An answer across reviews judges support by the topic (`survey.by_topic`), embedded
+        # now, and its wider pool is searched now, once for both (`Retriever.hits`).
+        wanted = survey.wanted(info, settings)
+        query = self.query(info.text or q, info, [survey.topic(info.text or q)] if wanted else [])
+        pool = max(settings.survey_pool, settings.candidates)
+        wide = retriever.wide(query, filters, pool) if wanted else None
+        hits, vector = retriever.hits(query, filters, wide=wide), query.full
         if refused := gates.unaddressed(q, info, hits, answer_id):
             return Grounds(refused)
-        sources = (self.document, self.sentence_vectors, self._verify)
+        # Every read of this answer from the retriever's generation, with no pointer read each.
+        reads = self._sources.on(retriever.store)
+        sources = (reads.documents, reads.sentence_vectors, reads.verify)
         answer = compose(
             q,
             hits,
@@ -330,8 +329,8 @@ class Assistant:
         if refused := gates.missing_fact(answer, info, retriever.common_words, settings):
             return Grounds(refused)
         if survey.applies(answer, info, settings):
-            wide = (retriever.hits, filters, self.embed, *sources[:2])
-            answer = survey.widen(answer, query, *wide, settings)
+            search = partial(retriever.hits, wide=wide)
+            answer = survey.widen(answer, query, search, filters, self.embed, *sources, settings)
         llm = self.settings.llm or self._chat_model
         final = answer.abstained or bool(answer.groups) or not llm
         return Grounds(answer, final, q, hits, settings, k, info.across_reviews)

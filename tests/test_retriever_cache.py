@@ -167,8 +167,33 @@ def test_saved_state_lives_beside_an_embedded_index_and_outside_it_for_a_server(
     assert derived.root(None, vs, None) == vs / "derived"
     assert derived.root(tmp_path / "s", vs, "http://localhost:8000") == tmp_path / "s"
     served = derived.root(None, vs, "http://chroma.example:8001")
-    assert served == tmp_path / "cache" / "rag" / "chroma.example_8001"
+    assert served == tmp_path / "cache" / "rag" / "servers" / "chroma.example_8001"
     assert derived.root(None, vs, "http://other:8001") != served
+
+
+def test_folders_of_servers_unused_for_long_are_removed_and_the_one_in_use_kept(tmp_path):
+    import os
+    import time
+
+    from rag.index import derived
+
+    servers = tmp_path / "rag" / "servers"
+    gone, recent, unmarked = servers / "old_8000", servers / "recent_8000", servers / "x_1"
+    for folder in (gone, recent, unmarked):
+        (folder / "reviews__g1").mkdir(parents=True)
+    now = time.time()
+    derived.tend_servers(gone, 30, now - 40 * 86400)  # last opened 40 days ago
+    derived.tend_servers(recent, 30, now - 86400)
+    os.utime(recent / ".used", (now - 86400, now - 86400))
+    os.utime(gone / ".used", (now - 40 * 86400, now - 40 * 86400))
+    os.utime(unmarked, (now - 90 * 86400, now - 90 * 86400))
+    here = servers / "here_8000"
+    assert sorted(derived.tend_servers(here, 30, now)) == sorted([gone, unmarked])
+    assert recent.is_dir() and (recent / "reviews__g1").is_dir()
+    assert (here / ".used").is_file()
+    # 0 keeps every folder, however old.
+    os.utime(recent / ".used", (now - 400 * 86400, now - 400 * 86400))
+    assert derived.tend_servers(here, 0, now) == [] and recent.is_dir()
 
 
 def _sentence_folders(settings) -> list:

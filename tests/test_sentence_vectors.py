@@ -78,7 +78,8 @@ def test_ingest_stores_exactly_the_sentences_compose_scores(pipeline):
         doc = pipeline.document(chunk.document)
         asked.clear()
         hit = Hit(chunk, doc.meta, score=1.0, dense=1.0)
-        compose("q", [hit], np.ones(3), pipeline.document, vectors, lambda q: True, settings)
+        documents = lambda ids: {i: pipeline.document(i) for i in ids}  # noqa: E731
+        compose("q", [hit], np.ones(3), documents, vectors, lambda q: True, settings)
         # What compose scores, from the whole document, is what ingest derived from the chunk.
         assert [(c.span.start, c.span.end) for c in asked] == [
             (s.start, s.end) for s in scored_spans(chunk, pipeline.settings)

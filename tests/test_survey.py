@@ -211,6 +211,63 @@ def test_turning_surveys_off_gives_todays_answer(assistant, survey_settings, emb
     assert not answer.groups and len({c.hit.chunk.id for c in answer.citations}) <= off.top_k
 
 
+def test_an_answer_across_reviews_reads_the_index_once_for_each_need(
+    survey_settings, embedder, monkeypatch
+):
+    """One dense search, one encode call and one read of documents for the answer and its wider
+    pool, and the index pointer read once: each is a round trip to a Chroma server."""
+    from rag.assistant import Assistant
+    from rag.index.store import Store
+
+    pipe = Assistant(survey_settings, embedder=embedder)
+    pipe.ask("What have reviews said about dogs?")  # loads the retriever and the model
+    calls: dict[str, list] = {"search": [], "documents_by_id": [], "active_generation": []}
+    for name, seen in calls.items():
+        real = getattr(Store, name)
+        monkeypatch.setattr(
+            Store, name, lambda self, *a, _r=real, _s=seen, **k: _s.append(a) or _r(self, *a, **k)
+        )
+    encodes = []
+    real_embed = type(embedder).embed
+    monkeypatch.setattr(
+        type(embedder), "embed", lambda self, t, *a, **k: encodes.append(t) or real_embed(self, t)
+    )
+    answer = pipe.ask(QUESTION)
+    assert len(answer.groups) == len(ADDRESS)
+    assert len(calls["search"]) == 1 and len(encodes) == 1
+    assert len(calls["documents_by_id"]) <= 2  # the answer's reviews, then the others'
+    assert len(calls["active_generation"]) == 1
+    for c in answer.citations:
+        assert verify_quote(c.quote, {c.quote.document: pipe.document_text(c.quote.document)})
+
+
+def test_an_answer_in_flight_keeps_reading_the_generation_it_started_on(tmp_path, embedder):
+    from rag.answer.sources import Sources
+    from rag.assistant import Assistant
+    from rag.core.models import Quote
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    doc = corpus / "elmfield-child-x.md"
+    doc.write_text(REVIEWS["elmfield-child-x"], encoding="utf-8")
+    pipe = Assistant(make_settings(tmp_path, corpus_dir=corpus), embedder=embedder)
+    pipe.ingest()
+    old_gen = pipe.store.active_generation()
+    sources = Sources(embedder.embed, 100)
+    old = sources.on(pipe.store.pinned(old_gen))
+    before = old.document("elmfield-child-x").text
+    doc.write_text(before.replace("button battery", "magnet"), encoding="utf-8")
+    pipe.ingest()
+    new = sources.on(pipe.store.pinned(pipe.store.active_generation()))
+    after = new.document("elmfield-child-x").text
+    assert "button battery" in before and "button battery" not in after
+    # The old generation's reader still reads (and verifies against) its own text.
+    assert old.document("elmfield-child-x").text == before
+    at = before.index("button battery")
+    quote = Quote("elmfield-child-x", "button battery", at, at + len("button battery"))
+    assert old.verify(quote) and not new.verify(quote)
+
+
 def heading(group) -> str:
     return f"**{ui.md_escape(ui.group_heading(group))}**"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -124,7 +124,7 @@ def _in_order(spans: list[Span], doc_text: str, settings: Settings) -> dict[Span
 def quote_passages(
     chosen: Sequence[Hit],
     vector: np.ndarray,
-    documents: Callable[[str], Document],
+    documents: Callable[[Sequence[str]], Mapping[str, Document]],
     vectors: Callable[[list[Candidate]], np.ndarray],
     verify: Callable[[Quote], bool],
     settings: Settings,
@@ -136,8 +136,8 @@ def quote_passages(
     The sentences are chosen by `choose_spans`; a quote `verify` rejects is dropped. See
     `compose` for `vectors`, `overview` and `states`.
     """
-    # One read per document, however many of its passages are quoted.
-    docs = {d: documents(d) for d in dict.fromkeys(h.chunk.document for h in chosen)}
+    # One read for every document, however many of its passages are quoted.
+    docs = documents(list(dict.fromkeys(h.chunk.document for h in chosen)))
     passages = [(hit, docs[hit.chunk.document].text) for hit in chosen]
     spans = [_scored(h.chunk, *candidate_spans(h, t, settings), settings) for h, t in passages]
     wanted = [
@@ -169,7 +169,7 @@ def compose(
     question: str,
     hits: Sequence[Hit],
     vector: np.ndarray,
-    documents: Callable[[str], Document],
+    documents: Callable[[Sequence[str]], Mapping[str, Document]],
     vectors: Callable[[list[Candidate]], np.ndarray],
     verify: Callable[[Quote], bool],
     settings: Settings,

@@ -14,15 +14,14 @@ model, which is given a few passages, not dozens.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from functools import cache
 
 import numpy as np
 
 from rag.answer.compose import Candidate, quote_passages
 from rag.answer.gates import supported
-from rag.answer.verify import display, verify_quote
+from rag.answer.verify import display
 from rag.answer.wording import review_name
 from rag.core.models import Answer, Citation, DocMeta, Document, Filters, Hit, Quote, ReviewGroup
 from rag.core.settings import Settings
@@ -41,8 +40,13 @@ def applies(answer: Answer, info: QueryInfo, settings: Settings) -> bool:
     Nor for one asking for a kind of fact (a time, a name ...: the missing-fact gate judges its
     first passages).
     """
-    wanted = info.across_reviews and not (info.documents or info.refs or info.facts)
-    return bool(settings.survey_reviews) and wanted and not answer.abstained
+    return wanted(info, settings) and not answer.abstained
+
+
+def wanted(info: QueryInfo, settings: Settings) -> bool:
+    """Whether the question, once answered, is answered across reviews (see `applies`)."""
+    named = info.documents or info.refs or info.facts
+    return bool(settings.survey_reviews) and info.across_reviews and not named
 
 
 def topic(question: str) -> str:
@@ -151,8 +155,9 @@ def widen(
     search: Callable[[Query, Filters, int], Sequence[Hit]],
     filters: Filters,
     embed: Callable[[list[str]], np.ndarray],
-    documents: Callable[[str], Document],
+    documents: Callable[[Sequence[str]], Mapping[str, Document]],
     vectors: Callable[[list[Candidate]], np.ndarray],
+    verify: Callable[[Quote], bool],
     settings: Settings,
 ) -> Answer:
     """`answer` grouped by review, then every other review whose passages in a wider pool
@@ -163,14 +168,9 @@ def widen(
     answer across reviews should never show less than the answer it extends (on the in-domain
     gold, replacing them with each review's best passage lost quote_hit@3 0.823 -> 0.814). A
     review whose quotes all fail verification is neither shown nor counted. Each quote is
-    checked with `verify_quote` against its document as `documents` reads it, once per document
-    for the answer (dozens of documents, each read again per quote, cost 0.3 s at 100k chunks).
+    checked by `verify` against its document; `documents` reads every document quoted in one
+    request (dozens of documents, each read on its own, cost 0.3 s at 100k chunks).
     """
-    read = cache(documents)
-
-    def verify(quote: Quote) -> bool:
-        return verify_quote(quote, {quote.document: read(quote.document).text})
-
     about = by_topic(query, embed)
     pool = search(about, filters, settings.survey_pool)
     best = best_by_review(pool, settings)
@@ -181,7 +181,7 @@ def widen(
     if len(quoted) + len(more) < 2:
         return answer
     judge = about.full if about.support is None else about.support
-    cited = quote_passages(more, judge, read, vectors, verify, settings)
+    cited = quote_passages(more, judge, documents, vectors, verify, settings)
     # Numbered on from the answer's own quotes.
     cited = [replace(c, n=len(answer.citations) + i) for i, c in enumerate(cited, 1)]
     groups = quoted + _groups(cited, support)

@@ -32,7 +32,13 @@ class Settings(BaseSettings):
         None,
         description="Folder for what is saved with each index generation (the retriever's "
         "BM25 and tables); unset: vectorstore_dir/derived, or with chroma_url a per-server "
-        "folder under the user's cache (XDG_CACHE_HOME or ~/.cache)/rag.",
+        "folder under the user's cache (XDG_CACHE_HOME or ~/.cache)/rag/servers.",
+    )
+    state_keep_days: int = Field(
+        30,
+        ge=0,
+        description="With chroma_url and no state_dir: the saved folders of other servers "
+        "unused for this many days are removed when the app opens the index; 0 keeps them.",
     )
     collection: str = Field("reviews", description="Base name of the Chroma collections.")
     embedding_model: str | None = Field(

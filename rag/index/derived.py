@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
@@ -23,6 +24,8 @@ from urllib.parse import urlparse
 log = logging.getLogger(__name__)
 
 _STAMP = "generation.json"
+# Touched by every process that opens a per-server folder: when it was last used.
+_USED = ".used"
 
 
 def root(state_dir: Path | None, vectorstore_dir: Path, chroma_url: str | None) -> Path:
@@ -35,7 +38,35 @@ def root(state_dir: Path | None, vectorstore_dir: Path, chroma_url: str | None) 
     # Folders are stamped with their collection's id, so a server that was reset is no risk.
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     url = urlparse(chroma_url)
-    return cache / "rag" / re.sub(r"[^\w.-]+", "_", f"{url.hostname}_{url.port}")
+    return cache / "rag" / "servers" / re.sub(r"[^\w.-]+", "_", f"{url.hostname}_{url.port}")
+
+
+def tend_servers(root: Path, keep_days: int, now: float | None = None) -> list[Path]:
+    """Mark the per-server folder `root` used; remove those beside it unused for `keep_days`.
+
+    A server that is gone (a test server, a moved host) would otherwise keep its saved BM25
+    and vectors, hundreds of MiB at scale, for ever. What is removed is only derived: a server
+    still in use after that long rebuilds it on its next start. `keep_days` 0 keeps all.
+    """
+    now = time.time() if now is None else now
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        (root / _USED).touch()
+        others = [p for p in root.parent.iterdir() if p.is_dir() and p != root]
+    except OSError as exc:
+        log.warning("cannot mark saved index data %s as used (%s)", root, exc)
+        return []
+    gone = []
+    for other in others if keep_days > 0 else ():
+        marker = other / _USED
+        try:
+            last = (marker if marker.exists() else other).stat().st_mtime
+        except OSError:
+            continue
+        if now - last > keep_days * 86400:
+            shutil.rmtree(other, ignore_errors=True)
+            gone.append(other)
+    return gone
 
 
 def _folder(root: Path, base: str, gen: int) -> Path:

@@ -89,8 +89,14 @@ class Store:
         self._handles: dict[tuple[int, str | None], _Generation] = {}
         # Set on a pinned view (see `pinned`): every read goes to that generation.
         self._pin: int | None = None
+        self._pinned: _Generation | None = None  # its collections, looked up once
         # Mapped sentence vectors by generation (shared with pinned views).
         self._vectors: dict[tuple[int, str], vectors.SentenceVectors | None] = {}
+        self._derived_root = derived.root(
+            settings.state_dir, settings.vectorstore_dir, settings.chroma_url
+        )
+        if settings.chroma_url and settings.state_dir is None:
+            derived.tend_servers(self._derived_root, settings.state_keep_days)
 
     # -- generations -------------------------------------------------------------------------
 
@@ -141,7 +147,7 @@ class Store:
     def pinned(self, generation: int) -> Store:
         """A view of this store that reads `generation` even after the pointer moves on."""
         view = copy.copy(self)
-        view._pin = generation
+        view._pin, view._pinned = generation, None
         return view
 
     def reads(self) -> int | None:
@@ -149,11 +155,6 @@ class Store:
         return self._pin if self._pin is not None else self.active_generation()
 
     # -- what is derived from a generation, saved beside it (see rag.index.derived) ---------
-
-    @property
-    def _derived_root(self) -> Path:
-        s = self.settings
-        return derived.root(s.state_dir, s.vectorstore_dir, s.chroma_url)
 
     def saved(self, generation: int) -> Path | None:
         """The folder saved with `generation` (see `save`), or None when there is none whole."""
@@ -167,8 +168,13 @@ class Store:
 
     def _current(self, generation: int | None = None) -> _Generation:
         generation = self._pin if generation is None else generation
-        if generation is not None:
+        if generation is not None and generation != self._pin:
             return self._collections(generation)
+        if generation is not None:
+            # A pinned generation is never dropped while it is read: one look-up serves every
+            # read (each is a round trip to a server, three per read before).
+            self._pinned = self._pinned or self._collections(generation)
+            return self._pinned
         got = self._pointer.get(ids=[_POINTER_ID])
         if not got["ids"]:
             raise IndexMissing("no index yet: run `rag ingest` (or `make index`) to build it")
@@ -200,16 +206,20 @@ class Store:
 
     def document(self, doc_id: str) -> Document | None:
         """The stored text and metadata of one document, or None if it is not indexed."""
-        got = self._current().docs.get(ids=[doc_id], include=["documents", "metadatas"])
-        if not got["ids"]:
-            return None
-        md = got["metadatas"][0]
-        return Document(
-            meta=meta_from_record(doc_id, md),
-            text=got["documents"][0],
-            path=md.get("path", ""),
-            page_starts=tuple(json.loads(md.get("page_starts", "[]"))),
-        )
+        return self.documents_by_id([doc_id]).get(doc_id)
+
+    def documents_by_id(self, ids: Sequence[str]) -> dict[str, Document]:
+        """The stored documents with these ids (those indexed), in one read."""
+        got = self._current().docs.get(ids=list(ids), include=["documents", "metadatas"])
+        return {
+            i: Document(
+                meta=meta_from_record(i, md),
+                text=text,
+                path=md.get("path", ""),
+                page_starts=tuple(json.loads(md.get("page_starts", "[]"))),
+            )
+            for i, text, md in zip(got["ids"], got["documents"], got["metadatas"])
+        }
 
     def chunks(self, generation: int | None = None) -> list[Chunk]:
         """Every indexed chunk (for evaluation and the trainer pages)."""
@@ -254,16 +264,6 @@ class Store:
             return []
         sims = np.asarray(got["embeddings"][0], dtype=np.float32) @ vector
         return sorted(zip(got["ids"][0], map(float, sims)), key=lambda h: (-h[1], h[0]))
-
-    def chunks_by_id(self, ids: Sequence[str]) -> dict[str, Chunk]:
-        """The stored chunks with these ids (those still indexed), by id."""
-        if not ids:
-            return {}
-        got = self._current().chunks.get(ids=list(ids), include=["documents", "metadatas"])
-        return {
-            i: chunk_from_record(i, t, m)
-            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])
-        }
 
     def fetch(self, ids: Sequence[str]) -> dict[str, tuple[Chunk, np.ndarray]]:
         """The stored chunks with these ids and their vectors (those still indexed), by id."""
@@ -314,7 +314,7 @@ class Store:
 
     def _saved_sentences(self, generation: int | None) -> vectors.SentenceVectors | None:
         """The sentence vectors saved with `generation` (rag.index.vectors), saved when missing."""
-        sentences = None if generation is None else self._collections(generation).sentences
+        sentences = None if generation is None else self._current(generation).sentences
         if sentences is None:
             return None
         key = (generation, str(sentences.id))

@@ -16,6 +16,14 @@ import numpy as np
 from rag.understand.question import QueryInfo
 
 Ranking = list[tuple[str, float]]
+# Rankings of every chunk a question names, whatever the number of candidates asked for.
+_WHOLE = ("structural",)
+
+
+def first(rankings: dict[str, Ranking], n: int) -> dict[str, Ranking]:
+    """Each ranking's first `n`: what each searcher gives when asked for `n` (a named section's
+    ranking is never cut)."""
+    return {name: r if name in _WHOLE else r[:n] for name, r in rankings.items()}
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from rag.core.settings import Settings
 from rag.index.store import Store
 from rag.ingest.roles import own_roles
 from rag.retrieve import state, structural
-from rag.retrieve.base import Query, Ranking
+from rag.retrieve.base import Query, Ranking, first
 from rag.retrieve.dense import DenseSearcher
 from rag.retrieve.fusion import convex, prefer, rrf
 from rag.retrieve.lexical import tokenize
@@ -157,12 +157,30 @@ class Retriever:
             return [cid for cid, _ in fused if cid in chunks and chunks[cid].kind in kinds]
         return []
 
-    def hits(self, query: Query, filters: Filters = Filters(), n: int | None = None) -> list[Hit]:
+    def wide(self, query: Query, filters: Filters, n: int) -> dict[str, Ranking]:
+        """Each searcher's `n` best for the query under the filters (for `hits`, see there)."""
+        return self.rankings(query, self.allowed(filters, query.info), n)
+
+    def hits(
+        self,
+        query: Query,
+        filters: Filters = Filters(),
+        n: int | None = None,
+        wide: dict[str, Ranking] | None = None,
+    ) -> list[Hit]:
         """Candidates fused from dense, lexical and structural rankings, read into Hits (`n`
-        from each ranking; default: the settings' `candidates`)."""
+        from each ranking; default: the settings' `candidates`).
+
+        `wide`, rankings of this query's ranking vector and text made by `wide` with at least
+        `n` candidates each, is cut to `n` instead of searching again: an answer across reviews
+        searches once for its answer and its wider pool.
+        """
         info = query.info
         allowed = self.allowed(filters, info)
-        rankings = self.rankings(query, allowed, n)
+        if wide is None:
+            rankings = self.rankings(query, allowed, n)
+        else:
+            rankings = first(wide, n or self.settings.candidates)
         # One read for every candidate's text and vector: the cosine to the question (or, with
         # a topic, to the topic alone) decides abstention and the passage margin.
         pool = list(dict.fromkeys(cid for r in rankings.values() for cid, _ in r))

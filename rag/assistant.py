@@ -25,7 +25,7 @@ from rag.core.errors import IndexMissing, LLMUnavailable
 from rag.core.models import Answer, Chunk, DocMeta, Document, Filters, Hit, Progress
 from rag.core.settings import Settings
 from rag.index.building import counting
-from rag.index.inventory import CorpusInfo, describe
+from rag.index.inventory import CorpusInfo, describe, reviews_of
 from rag.index.records import IngestReport, search_text
 from rag.index.store import Encoder, Store
 from rag.llm.claims import SentenceCheck
@@ -346,7 +346,8 @@ class Assistant:
         findings = privacy.find_personal_details(q, self._review_names())
         # Identifiers never reach the search or a language model, even if the user goes on.
         asked = privacy.redact(q, findings)
-        reviews = self.corpus().reviews
+        # From the retriever's saved metadata: the inventory reads every document's (seconds).
+        reviews = reviews_of(self.metas().values()) if self.generation() is not None else ()
         rewriter = self._rewriter() if history else None
         resolved = resolve(asked, history, filters, reviews, rewriter, self.settings.followup_words)
         return Turn(q, resolved, findings)

@@ -186,6 +186,27 @@ def test_a_follow_up_about_one_review_answers_from_that_review_alone(assistant):
     assert {c.quote.document for c in again.citations} == {"corran-child-v"}
 
 
+def test_preparing_a_turn_reads_no_document_metadata_from_the_index(
+    assistant, survey_settings, embedder, monkeypatch
+):
+    """The review names a follow-up is read against come from the retriever's saved state: the
+    inventory of every document took seconds of a cold `rag ask` at scale."""
+    from rag.assistant import Assistant
+    from rag.index.store import Store
+    from rag.understand.followup import Exchange
+
+    first = assistant.prepare(QUESTION)
+    answer = assistant.respond(first)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("read every document's metadata")
+
+    monkeypatch.setattr(Store, "documents", refuse)
+    fresh = Assistant(survey_settings, embedder=embedder)  # as a new process: nothing cached
+    follow = fresh.prepare("What about Child V?", [Exchange(first.resolved, answer)])
+    assert follow.resolved.followup and "Child V" in follow.resolved.query
+
+
 def test_a_question_naming_one_review_stays_a_single_review_answer(assistant):
     answer = assistant.ask("What did the Child V review recommend about interpreters?")
     assert not answer.abstained and not answer.groups

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rag.core.models import DocMeta
@@ -32,7 +33,7 @@ class CorpusInfo:
     @property
     def reviews(self) -> tuple[str, ...]:
         """Distinct review names, sorted."""
-        return _distinct(d.meta.review for d in self.documents)
+        return reviews_of(d.meta for d in self.documents)
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -59,6 +60,11 @@ class CorpusInfo:
 
 def _distinct(values) -> tuple[str, ...]:
     return tuple(sorted({v for v in values if v}))
+
+
+def reviews_of(metas: Iterable[DocMeta]) -> tuple[str, ...]:
+    """Distinct review names of these documents, sorted."""
+    return _distinct(m.review for m in metas)
 
 
 def describe(store: Store, counts: dict[str, int] | None = None) -> CorpusInfo:

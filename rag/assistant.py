@@ -70,7 +70,6 @@ class Assistant:
         # Stored documents by generation, and sentence vectors embedded when not stored.
         self._sources = Sources(lambda t: self.embedder.embed(t), settings.sentence_cache_size)
         self._corpus: tuple[int, CorpusInfo] | None = None
-        self._also: dict[str, np.ndarray] = {}  # see `query`
         # Given, or built from settings.llm on first use; None keeps answers extractive.
         self._chat_model = chat_model
 
@@ -192,11 +191,7 @@ class Assistant:
         return sorted(self.store.chunks(), key=lambda c: (c.document, c.start))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit vectors of the texts, from the packaged model (or from the last `query` call)."""
-        with self._lock:
-            known = [self._also.get(t) for t in texts]
-        if texts and all(v is not None for v in known):
-            return np.stack(known)
+        """Unit vectors of the texts, from the packaged model."""
         return self.embedder.embed(list(texts))
 
     def sentence_vectors(self, candidates: list[Candidate]) -> np.ndarray:
@@ -208,9 +203,14 @@ class Assistant:
 
     # -- ask ---------------------------------------------------------------------------------
 
-    def query(self, question: str, info: QueryInfo, also: Sequence[str] = ()) -> Query:
-        """The question as the searchers read it, with its three vectors (and in the same call
-        those of the texts `also`, kept for `embed`).
+    def query(self, question: str, info: QueryInfo) -> Query:
+        """The question as the searchers read it, with its three vectors."""
+        return self._query(question, info)[0]
+
+    def _query(
+        self, question: str, info: QueryInfo, also: Sequence[str] = ()
+    ) -> tuple[Query, dict[str, np.ndarray]]:
+        """`query`, and the vectors of the texts `also`, embedded in the same call.
 
         A question naming a review is searched within it, where the name is shared by every
         passage and only its topic tells them apart; conversational frames ("what did the
@@ -226,16 +226,11 @@ class Assistant:
         ]
         # One encode call for all of them: each call costs more than its texts (10-20 ms).
         everything = self.embedder.embed([*texts, *also])
-        vectors = everything[: len(texts)]
-        if also:
-            with self._lock:
-                # A few per session at once; the vector of a text is the same whoever asks.
-                self._also = {} if len(self._also) > 256 else self._also
-                self._also.update(zip(also, everything[len(texts) :]))
+        vectors, extra = everything[: len(texts)], dict(zip(also, everything[len(texts) :]))
         vector, support = vectors[0], (vectors[1] if topic else None)
         if support is None and len(texts) > 1:
             support = vector
-        return Query(question, info, vectors[-1], vector, support)
+        return Query(question, info, vectors[-1], vector, support), extra
 
     def search(
         self, question: str, filters: Filters = Filters(), info: QueryInfo | None = None
@@ -306,7 +301,8 @@ class Assistant:
         # An answer across reviews judges support by the topic (`survey.by_topic`), embedded
         # now, and its wider pool is searched now, once for both (`Retriever.hits`).
         wanted = survey.wanted(info, settings)
-        query = self.query(info.text or q, info, [survey.topic(info.text or q)] if wanted else [])
+        topics = [survey.topic(info.text or q)] if wanted else []
+        query, topic_vectors = self._query(info.text or q, info, topics)
         pool = max(settings.survey_pool, settings.candidates)
         wide = retriever.wide(query, filters, pool) if wanted else None
         hits, vector = retriever.hits(query, filters, wide=wide), query.full
@@ -330,7 +326,8 @@ class Assistant:
             return Grounds(refused)
         if survey.applies(answer, info, settings):
             search = partial(retriever.hits, wide=wide)
-            answer = survey.widen(answer, query, search, filters, self.embed, *sources, settings)
+            embed = partial(survey.known_or, topic_vectors, self.embed)
+            answer = survey.widen(answer, query, search, filters, embed, *sources, settings)
         llm = self.settings.llm or self._chat_model
         final = answer.abstained or bool(answer.groups) or not llm
         return Grounds(answer, final, q, hits, settings, k, info.across_reviews)

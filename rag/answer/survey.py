@@ -69,6 +69,16 @@ def by_topic(query: Query, embed: Callable[[list[str]], np.ndarray]) -> Query:
     return query if text == query.text else replace(query, support=embed([text])[0])
 
 
+def known_or(
+    known: Mapping[str, np.ndarray], embed: Callable[[list[str]], np.ndarray], texts: list[str]
+) -> np.ndarray:
+    """The vectors of `texts` from `known` (the topic, embedded with the question) when it
+    holds them all, else from `embed`."""
+    if all(t in known for t in texts):
+        return np.stack([known[t] for t in texts])
+    return embed(texts)
+
+
 def review_of(meta: DocMeta) -> tuple[str | None, str]:
     """What makes documents one review: a partnership's response and briefing on the same case
     are one review; a review with no catalog name goes by its title."""

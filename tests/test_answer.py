@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from rag.answer.compose import compose
@@ -103,6 +105,21 @@ def test_the_first_ranked_passage_near_the_best_is_quoted_under_the_threshold():
 def test_a_first_passage_under_the_threshold_alone_still_abstains():
     settings = Settings(abstain_threshold=0.355, passage_margin=0.08)
     assert supported(_hits(0.34, 0.30), settings) == []
+
+
+def test_one_sentence_close_to_the_question_supports_a_passage_under_the_threshold():
+    settings = Settings(abstain_threshold=0.355, sentence_threshold=0.6)
+    diluted, close, weak = _hits(0.33, 0.30, 0.34)
+    diluted = replace(diluted, part=0.62)
+    close = replace(close, part=0.58)
+    # Only the passage whose best sentence clears sentence_threshold answers; none would alone.
+    assert supported([weak, diluted, close], settings) == [diluted]
+    assert (
+        supported([weak, diluted, close], settings.model_copy(update={"sentence_threshold": 1.0}))
+        == []
+    )
+    off = settings.model_copy(update={"sentence_support": False})
+    assert supported([weak, diluted, close], off) == []
 
 
 def test_a_question_across_reviews_quotes_each_supported_review_first():

@@ -146,6 +146,23 @@ def test_a_damaged_saved_state_is_rebuilt_not_a_crash(settings, model):
     assert _ranks(damaged) == expected
 
 
+def test_bm25_settings_reach_the_index_and_a_change_rebuilds_the_saved_state(settings, model):
+    _fresh(settings, model).ingest()
+    default = _fresh(settings, model)
+    assert default.retriever.built is False
+    flat = settings.model_copy(update={"bm25_k1": 0.5, "bm25_b": 0.0})
+    other = _fresh(flat, model)
+    # Saved for other settings: rebuilt with these, not read.
+    assert other.retriever.built is True
+    assert (other.retriever.lexical.bm25.k1, other.retriever.lexical.bm25.b) == (0.5, 0.0)
+    question = "What should housing providers tell health visitors?"
+    scores = [
+        [h.lexical for h in a.search(question)[0] if h.lexical is not None]
+        for a in (default, other)
+    ]
+    assert scores[0] and scores[0] != scores[1]
+
+
 def test_a_stamp_of_another_generation_is_not_read(settings, model):
     _fresh(settings, model).ingest()
     a = _fresh(settings, model)

@@ -158,8 +158,15 @@ def supported(hits: Sequence[Hit], settings: Settings, across: bool = False) -> 
         # topic too short for its cosine to clear the threshold; a recommendation or finding
         # of that review that uses every topic word supports it (a response that mentions the
         # police in passing does not: only the recommendation text counts). So does a passage
-        # using a name few passages use.
-        return [h for h in pool if h.mentions][: settings.top_k]
+        # using a name few passages use. So does a passage holding one sentence close to the
+        # question, though the rest of the passage pulls its whole vector away.
+        by_part = settings.sentence_support
+        return [
+            h
+            for h in pool
+            if h.mentions
+            or (by_part and h.part is not None and h.part >= settings.sentence_threshold)
+        ][: settings.top_k]
     near = best - settings.passage_margin
     floor = max(settings.abstain_threshold, near)
     # The passage holding the closest sentence of all answers too, though the rest of it pulls

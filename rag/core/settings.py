@@ -83,6 +83,12 @@ class Settings(BaseSettings):
         "rrf", description="How dense and BM25 rankings are fused: reciprocal rank or convex."
     )
     rrf_k: int = Field(60, description="The k constant of reciprocal rank fusion.")
+    bm25_k1: float = Field(
+        1.5, description="BM25's term-frequency saturation (k1): how much a word's repeats count."
+    )
+    bm25_b: float = Field(
+        0.75, description="BM25's length normalisation (b): 0 ignores a passage's length, 1 fully."
+    )
     structural_weight: float = Field(
         2.0,
         description="RRF weight of the ranking of sections the question names by number or "
@@ -111,6 +117,11 @@ class Settings(BaseSettings):
         description="Lowest cosine similarity between question and best passage that still "
         "counts as support; below it the assistant abstains. Calibrated on the dev split.",
     )
+    corpus_abbreviations: bool = Field(
+        False,
+        description="Search a question's abbreviation with the long form the corpus spells it "
+        "out in ('the ICB' also as 'Integrated Care Board'; rag.understand.abbreviations).",
+    )
     distinctive_share: float = Field(
         0.05,
         description="A name in the question (of a system or a service) used by at most this "
@@ -128,6 +139,13 @@ class Settings(BaseSettings):
         "the closest of all candidate quote sentences (their vectors stored at ingest), though "
         "its own vector is not within passage_margin of the best: one answering sentence in a "
         "long narrative passage. The abstention threshold is still judged on whole passages.",
+    )
+    sentence_threshold: float = Field(
+        0.6,
+        description="With `sentence_support`, a candidate passage whose closest stored quote "
+        "sentence has at least this cosine to the question supports it, though no whole "
+        "passage clears abstain_threshold: one answering sentence in a long passage whose "
+        "other sentences pull its vector away (1.0 turns it off).",
     )
     max_sentences: int = Field(
         2, description="Most response sentences quoted from one passage, after its recommendation."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rag.core.models import Chunk, Filters, Hit
 from rag.core.settings import Settings
 from rag.index.store import Store
@@ -13,6 +15,7 @@ from rag.retrieve.fusion import convex, prefer, rrf
 from rag.retrieve.lexical import tokenize
 from rag.retrieve.sentences import PoolSentences, Quotable, SentenceSearcher
 from rag.understand import facts
+from rag.understand.abbreviations import expand
 from rag.understand.question import QueryInfo, mentions_all, names_used, parse, topic_words
 
 
@@ -42,6 +45,7 @@ class Retriever:
         self.vocabulary = parts.vocabulary
         self._catalog_words = parts.catalog_words
         self.common_words = parts.common_words
+        self.abbreviations = parts.abbreviations if settings.corpus_abbreviations else {}
         self.dense = DenseSearcher(store, self.table, settings)
         self.structural = structural.StructuralSearcher(parts.sections)
         self.size = len(self.table)
@@ -103,7 +107,10 @@ class Retriever:
         if mode != "bm25":
             out["dense"] = self.dense.search(query, n, allowed)
         if mode != "dense":
-            out["lexical"] = self.lexical.search(query, n, allowed)
+            # The long forms the corpus writes for the question's abbreviations are searched
+            # by their words only: added to the embedded question they moved its support.
+            spelled = replace(query, text=expand(query.text, self.abbreviations))
+            out["lexical"] = self.lexical.search(spelled, n, allowed)
         if mode == "hybrid":
             # Every named section counts, however many the question names.
             out["structural"] = self.structural.search(query, self.size, allowed)

@@ -38,14 +38,19 @@ class LexicalIndex:
     """A BM25 index over chunk search texts, built from their tokens or loaded from a folder."""
 
     def __init__(
-        self, table: ChunkTable, tokens: Sequence[list[str]] = (), saved: Path | None = None
+        self,
+        table: ChunkTable,
+        tokens: Sequence[list[str]] = (),
+        saved: Path | None = None,
+        k1: float = 1.5,
+        b: float = 0.75,
     ):
         self.table = table
         if saved is not None:
             # Memory-mapped: the score arrays are read from the page cache as queries touch them.
             self.bm25 = bm25s.BM25.load(saved, mmap=True, show_progress=False)
         else:
-            self.bm25 = bm25s.BM25()
+            self.bm25 = bm25s.BM25(k1=k1, b=b)
             if len(table):
                 self.bm25.index(tokens, show_progress=False)
 

@@ -28,6 +28,7 @@ from rag.index.store import Store
 from rag.retrieve.base import ChunkTable
 from rag.retrieve.lexical import ENGINE, LexicalIndex, tokenize
 from rag.retrieve.structural import SectionIndex
+from rag.understand import abbreviations
 from rag.understand.question import known_names, vocabulary
 
 log = logging.getLogger(__name__)
@@ -51,11 +52,15 @@ class Parts:
     vocabulary: set[str]
     catalog_words: set[str]
     common_words: set[str]
+    # Abbreviations the corpus spells out, with their long forms (rag.understand.abbreviations).
+    abbreviations: dict[str, str]
 
 
 def fingerprint(settings: Settings) -> str:
     """A digest of the code, data and settings that decide what `build` builds."""
-    digest = hashlib.sha256(f"{FORMAT} {ENGINE} {settings.opening_chunks}".encode())
+    digest = hashlib.sha256(
+        f"{FORMAT} {ENGINE} {settings.opening_chunks} {settings.bm25_k1} {settings.bm25_b}".encode()
+    )
     stack = [files("rag").joinpath(*name.split("/")) for name in _SOURCES]
     while stack:
         item = stack.pop()
@@ -84,6 +89,7 @@ def build(store: Store, settings: Settings) -> Parts:
     catalog_words = vocabulary(_names_text(m) for m in metas.values())
     # Words the corpus writes in lower case, and the catalog's names: not a person's name.
     common_words = set(catalog_words)
+    spelled = abbreviations.Reader()
     # A page of chunks at a time: the texts feed BM25 and the vocabulary, and are dropped;
     # a hit's text is read back from the store (at 100k chunks the texts held ~800 MiB).
     for page in store.chunk_pages():
@@ -94,10 +100,17 @@ def build(store: Store, settings: Settings) -> Parts:
             refs.append(ChunkRef(c.id, doc, sys.intern(c.section), c.start))
         tokens += tokenize([search_text(c, metas[c.document]) for c in page])
         known |= known_names((c.text for c in page), common_words)
+        for c in page:
+            spelled.add(c.text)
     table = ChunkTable(ids, documents, metas)
-    lexical = LexicalIndex(table, tokens)
+    lexical = LexicalIndex(table, tokens, k1=settings.bm25_k1, b=settings.bm25_b)
     sections = SectionIndex(refs, settings.opening_chunks)
-    return Parts(metas, table, lexical, sections, refs, known, catalog_words, common_words)
+    # Not an ordinary word, nor a review's or partnership's own abbreviation: that names it,
+    # and scopes a question as written.
+    spelled_out = spelled.table(common_words)
+    return Parts(
+        metas, table, lexical, sections, refs, known, catalog_words, common_words, spelled_out
+    )
 
 
 def _write_json(path: Path, value) -> None:
@@ -125,6 +138,7 @@ def save(parts: Parts, folder: Path, settings: Settings) -> None:
         "vocabulary": list(parts.vocabulary),
         "catalog": list(parts.catalog_words),
         "common": list(parts.common_words),
+        "abbreviations": parts.abbreviations,
     }
     _write_json(folder / "words.json", words)
     # Last: a folder without it is never read.
@@ -168,6 +182,7 @@ def load(folder: Path, settings: Settings) -> Parts:
         set(words["vocabulary"]),
         set(words["catalog"]),
         set(words["common"]),
+        dict(words["abbreviations"]),
     )
 
 

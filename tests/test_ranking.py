@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.core.models import Filters
-from rag.retrieve.hybrid import Retriever
+from rag.core.models import Chunk, Filters
+from rag.retrieve.hybrid import Retriever, response_grade
 
 FNP = "What's the response on FNP record keeping?"
 
@@ -91,3 +91,25 @@ def test_the_parts_of_a_named_review_are_not_asked_as_a_fact(pipeline):
     info = pipeline.retriever.understand("What were the messages of the NAI review for HVs?")
     assert info.facts == ()
     assert pipeline.retriever.understand("What are the four ICON messages?").facts == ("parts",)
+
+
+def _passage(text: str, roles: tuple[tuple[int, int, str], ...]) -> Chunk:
+    return Chunk("c", "d", text, 0, len(text), "Learning point 2", "finding", roles=roles)
+
+
+def test_a_response_documents_passages_are_graded_by_whether_they_hold_the_response():
+    # Synthetic: a partnership response where only some passages carry an agency's reply.
+    finding = "Practitioners did not share the referral with the school nurse. "
+    reply = "Response (Health): a shared referral log is now in use."
+    both = _passage(
+        finding + reply,
+        ((0, len(finding), "finding"), (len(finding), len(finding + reply), "response")),
+    )
+    alone = _passage(finding, ((0, len(finding), "finding"),))
+    assert response_grade(both, "Partnership response") == 2
+    assert response_grade(alone, "Partnership response") == 1
+    # Outside a response document a passage needs to be mostly response to count.
+    assert response_grade(both, "Overview report") == 0
+    mostly = _passage(reply, ((0, len(reply), "response"),))
+    assert response_grade(mostly, None) == 2
+    assert response_grade(alone, None) == 0

@@ -28,6 +28,17 @@ def _own_text(c: Chunk) -> str:
     return " ".join(c.text[a - c.start : b - c.start] for a, b, r in c.roles if r in own)
 
 
+def response_grade(chunk: Chunk, document_kind: str | None) -> int:
+    """How much a passage answers "how was it responded to?": 2 when it holds an agency's
+    response (mostly, or any of it in a response document), 1 for another passage of a
+    response document, 0 otherwise."""
+    said = sum(b - a for a, b, r in chunk.roles if r == "response")
+    in_response = "response" in (document_kind or "").lower()
+    if 2 * said > chunk.end - chunk.start or (in_response and said):
+        return 2
+    return int(in_response)
+
+
 class Retriever:
     """Finds the passages most likely to answer a question, over one index generation."""
 
@@ -142,14 +153,6 @@ class Retriever:
         rrf_hybrid = s.retrieval == "hybrid" and s.fusion == "rrf"
         return rrf_hybrid and s.sentence_weight > 0 and self.quotable is not None
 
-    def _is_response(self, chunk: Chunk) -> bool:
-        # A response document, or a passage mostly given to what an agency says it did.
-        said = sum(b - a for a, b, r in chunk.roles if r == "response")
-        return (
-            "response" in (self.metas[chunk.document].kind or "").lower()
-            or 2 * said > chunk.end - chunk.start
-        )
-
     def _preferred(self, info: QueryInfo, fused: Ranking, chunks: dict[str, Chunk]):
         """The candidates of the kind the question asks for, in fused order; [] for any kind.
 
@@ -158,7 +161,14 @@ class Retriever:
         recommendation made to it, not by its own account of what it has done since.
         """
         if info.asks_response:
-            return [cid for cid, _ in fused if cid in chunks and self._is_response(chunks[cid])]
+            # A passage that holds the response goes before one that is only near it.
+            metas = self.metas
+            grades = {
+                cid: response_grade(chunks[cid], metas[chunks[cid].document].kind)
+                for cid, _ in fused
+                if cid in chunks
+            }
+            return [c for g in (2, 1) for c, _ in fused if grades.get(c) == g]
         if info.asks_recommendation:
             kinds = ("recommendation", "finding")
             return [cid for cid, _ in fused if cid in chunks and chunks[cid].kind in kinds]

@@ -193,3 +193,18 @@ def test_empty_ish_input_does_not_crash(text):
     m = infer_metadata(text, "some_file")
     assert isinstance(m, Inferred) and m.title == "Some File"
     assert m.review is None and m.aliases == ()
+
+
+def test_a_review_is_also_named_by_its_partnership_and_a_theme_by_its_head_noun():
+    # Synthetic: "the Ormsby review" and "the neglect review" are how practitioners refer to them.
+    text = (
+        "# Thematic Review of Adolescent Neglect\n\n"
+        "Published by Ormsby Safeguarding Children Partnership, 2025.\n\nText.\n"
+    )
+    m = infer_metadata(text, "x")
+    assert m.partnership == "Ormsby"
+    assert {"Ormsby review", "Neglect review", "Adolescent Neglect"} <= set(m.aliases)
+    case = infer_metadata(
+        "# Serious Case Review: Child Q\n\nOrmsby Safeguarding Children Partnership\n", "x"
+    )
+    assert "Ormsby review" in case.aliases and "Child Q review" in case.aliases

@@ -338,7 +338,11 @@ def _aliases(review: str | None, partnership: str | None, review_type: str | Non
         return ()
     if review_type == "Thematic review" or _THEMATIC.search(review):
         topic = _THEMATIC.search(review)
-        out = [review, "thematic review", *([topic.group(1)] if topic else [])]
+        theme = topic.group(1).strip() if topic else ""
+        # A thematic review is also called by its theme's head noun: "the neglect review".
+        head = theme.split()[-1] if theme else ""
+        out = [review, "thematic review", *([theme] if theme else [])]
+        out += [f"{head} review"] if len(head) > 3 else []
         out += [f"{partnership} thematic"] if partnership else []
     else:
         out = [review, f"{review} review", *([f"{partnership} {review}"] if partnership else [])]
@@ -349,6 +353,8 @@ def _aliases(review: str | None, partnership: str | None, review_type: str | Non
         # code ("Family T7") names the case's people too ("Ms T7"), a bare letter ("W") does not.
         code = re.fullmatch(r"[A-Z]{1,3}\d{1,3}[A-Z]?", last) is not None
         out += [last] if (len(last) > 1 and last[1:].islower()) or code else []
+    # "the Greyford review": a partnership's name with "review" names its reviews.
+    out += [f"{partnership} review"] if partnership else []
     seen: dict[str, str] = {}
     return tuple(seen.setdefault(a.casefold(), a) for a in out if a.casefold() not in seen)
 

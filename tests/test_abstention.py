@@ -361,3 +361,17 @@ def test_an_anonymising_code_in_a_review_name_is_an_alias():
 
     assert "T7" in _aliases("Family T7", None, None)
     assert "W" not in _aliases("Child W", None, None)
+
+
+@pytest.mark.parametrize(
+    ("quote", "often"),
+    [
+        ("Warning notices were served in only two of the seven cases.", True),
+        ("A home visit happened in 4 out of 10 contacts.", True),
+        ("Fifteen minutes later the nurse rang back.", True),
+        ("One of the nurses rang back.", False),
+    ],
+)
+def test_how_often_is_answered_by_a_count_of_occasions(quote, often):
+    # Synthetic quotes: a share of cases says how often, as a percentage does.
+    assert fact_tests(["duration", "frequency"], set())["duration"](quote) is often

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Set
 
+from rag.core.numbers import CARDINALS
 from rag.core.text import sentences
 from rag.core.words import words
 
@@ -42,7 +43,7 @@ _ASKS_AMOUNT = re.compile(
 _ASKS_FREQUENCY = re.compile(r"\bhow (?:often|frequently)\b", re.IGNORECASE)
 
 
-_DURATION_WORDS = r"\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty"
+_DURATION_WORDS = rf"\d+|a|an|{'|'.join(CARDINALS)}"
 _OFTEN = r"daily|weekly|fortnightly|monthly|quarterly|annually|yearly|biannually"
 # "3 months", "within 24 hours", "ten working days", "every two weeks", "annually"...
 _DURATION = re.compile(
@@ -55,6 +56,11 @@ _DURATION = re.compile(
 
 # "93%", "93 per cent": how often something happens, as a share of occasions.
 _RATE = re.compile(r"\b\d+(?:\.\d+)?\s*(?:%|per\s*cent\b|percent\b)", re.IGNORECASE)
+# "in two of the seven cases", "4 out of 10 visits": how often, as a count of occasions.
+_COUNT = rf"(?:\d+|{'|'.join(CARDINALS)})"
+_SHARE = re.compile(
+    rf"\b{_COUNT}\s+(?:out\s+)?of\s+(?:the\s+|these\s+|those\s+|all\s+)?{_COUNT}\b", re.IGNORECASE
+)
 # "every 2 months", "annually": how often, which does not say how long or by when.
 _EVERY = re.compile(r"\bevery\s+$", re.IGNORECASE)
 _ADVERB = re.compile(_OFTEN)
@@ -67,7 +73,7 @@ def _states_time(text: str, frequency: bool) -> bool:
         )
         if frequency or not says_often:
             return True
-    return frequency and _RATE.search(text) is not None
+    return frequency and (_RATE.search(text) or _SHARE.search(text)) is not None
 
 
 # A number that is not a year ("Level 2", "5 ml", "twice"), or a time or frequency. A number

@@ -382,3 +382,22 @@ def test_the_topic_drops_the_named_reviews_partnership():
 def test_unknown_names_are_read_in_the_sentences_that_ask(question, unknown):
     vocab = known_names(["Child P GP to midwifery form", "safe sleep chair"]) | VOCAB
     assert parse(question, METAS, vocab).unknown_names == unknown
+
+
+@pytest.mark.parametrize(
+    "question, spelled",
+    [
+        ("Were CAWNs used?", "Were child abduction warning notices used?"),
+        ("What did the ICB agree?", "What did the integrated care board agree?"),
+        ("Who saw the EHE children?", "Who saw the elective home education children?"),
+    ],
+)
+def test_the_glossary_spells_out_common_practitioner_abbreviations(question, spelled):
+    from rag.understand.glossary import spell_out
+
+    # Synthetic corpus words that spell the long forms and never use the abbreviations.
+    text = (
+        "Child abduction warning notices were served. The integrated care board met. "
+        "Elective home education rose."
+    )
+    assert spell_out(question, known_names([text])) == spelled

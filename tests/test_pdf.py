@@ -316,3 +316,13 @@ def _line_spans(text: str) -> list[tuple[int, int]]:
         spans.append((start, start + len(line)))
         start += len(line) + 1
     return spans
+
+
+def test_a_footer_drawn_at_the_top_of_a_page_is_still_dropped():
+    # Synthetic: page 2's content stream draws its footer before the body.
+    topics = ["school", "health", "police", "housing"]
+    bodies = [[Line(f"The {t} part, line {i}, reads as prose.") for i in range(3)] for t in topics]
+    footer = [Line(f"PROTECT – page {n + 1} of 4") for n in range(4)]
+    pages = [[Line("Overview report"), *bodies[n], footer[n]] for n in range(4)]
+    pages[1] = [Line("Overview report"), footer[1], *bodies[1]]
+    assert pdf.strip_running(pages) == bodies

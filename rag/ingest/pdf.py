@@ -81,18 +81,21 @@ def _running(pages: Sequence[Sequence[Line]], edge: str) -> set[str]:
 
 def strip_running(pages: Sequence[Sequence[Line]]) -> list[list[Line]]:
     """Pages without the headers, footers and page numbers that repeat at their edges."""
-    top = _running(pages, "top") if len(pages) > 1 else set()
-    bottom = _running(pages, "bottom") if len(pages) > 1 else set()
+    many = len(pages) > 1
+    # Either edge's repeats, at either edge: a page's content stream may draw its footer first.
+    running = (_running(pages, "top") | _running(pages, "bottom")) if many else set()
+
+    def furniture(line: Line) -> bool:
+        return _shape(line.text) in running or _PAGE_NUMBER.fullmatch(line.text) is not None
+
     out = []
     for lines in pages:
         lines = list(lines)
         for _ in range(EDGE_LINES):
-            if lines and (_shape(lines[0].text) in top or _PAGE_NUMBER.fullmatch(lines[0].text)):
+            if lines and furniture(lines[0]):
                 lines.pop(0)
         for _ in range(EDGE_LINES):
-            if lines and (
-                _shape(lines[-1].text) in bottom or _PAGE_NUMBER.fullmatch(lines[-1].text)
-            ):
+            if lines and furniture(lines[-1]):
                 lines.pop()
         out.append(lines)
     return out

@@ -51,6 +51,8 @@ _ROMAN_VALUES = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
 # Roman numerals up to 89, well formed ("iv", "xii", not "civil" or "iiii").
 ROMAN = r"(?:l?x{0,3}|xl)(?:ix|iv|v?i{0,3})"
 WORDS = "|".join(sorted(_WORDS, key=len, reverse=True))
+# A count written in words ("two", "fourteen"), longest first. Use with re.IGNORECASE.
+CARDINAL = "|".join(sorted(CARDINALS, key=len, reverse=True))
 # An item number as a heading or a question writes it: digits with an optional suffix letter,
 # a number word, or a roman numeral. Use with re.IGNORECASE.
 ITEM = rf"(?:\d{{1,3}}[a-z]?|{WORDS}|(?=[ivxlc]){ROMAN}(?![a-z]))"

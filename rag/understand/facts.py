@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Set
 
-from rag.core.numbers import CARDINALS
+from rag.core.numbers import CARDINAL
 from rag.core.text import sentences
 from rag.core.words import words
 
@@ -43,7 +43,7 @@ _ASKS_AMOUNT = re.compile(
 _ASKS_FREQUENCY = re.compile(r"\bhow (?:often|frequently)\b", re.IGNORECASE)
 
 
-_DURATION_WORDS = rf"\d+|a|an|{'|'.join(CARDINALS)}"
+_DURATION_WORDS = rf"\d+|a|an|{CARDINAL}"
 _OFTEN = r"daily|weekly|fortnightly|monthly|quarterly|annually|yearly|biannually"
 # "3 months", "within 24 hours", "ten working days", "every two weeks", "annually"...
 _DURATION = re.compile(
@@ -57,7 +57,7 @@ _DURATION = re.compile(
 # "93%", "93 per cent": how often something happens, as a share of occasions.
 _RATE = re.compile(r"\b\d+(?:\.\d+)?\s*(?:%|per\s*cent\b|percent\b)", re.IGNORECASE)
 # "in two of the seven cases", "4 out of 10 visits": how often, as a count of occasions.
-_COUNT = rf"(?:\d+|{'|'.join(CARDINALS)})"
+_COUNT = rf"(?:\d+|{CARDINAL})"
 _SHARE = re.compile(
     rf"\b{_COUNT}\s+(?:out\s+)?of\s+(?:the\s+|these\s+|those\s+|all\s+)?{_COUNT}\b", re.IGNORECASE
 )

@@ -104,6 +104,9 @@ def test_app_shows_the_synthesised_answer_and_how_it_was_checked(gemma_app, pipe
 
 
 def test_app_never_shows_a_failed_sentence_as_fact(gemma_app, pipeline):
+    # The app retrieves for itself; fusion is pinned to the constant under which Gemma was seen
+    # to go wrong on MADE_UP's passages, so retrieval tuning does not change what it is asked.
+    gemma_app.setenv("RAG_RRF_K", "60")
     at = ask(MADE_UP)
     answer = at.session_state["turns"][0]["answer"]
     counts = llm_counts(answer)

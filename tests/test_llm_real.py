@@ -185,12 +185,19 @@ def test_per_passage_answers_are_synthesised_and_every_sentence_verifies(answers
 
 
 MADE_UP = "Should families be told when I pass my concerns on to children's services?"
+# The passages retrieval gave MADE_UP when the case was found, fixed by document and section
+# (as CASES are) so that retrieval tuning does not change what Gemma is asked about.
+MADE_UP_PASSAGES = [
+    ("hampshire-child-p-response", "Recommendations for Health Visitors › Recommendation Two"),
+    (CHILD_Z, "Finding Two › a)"),
+    (SALLY, "Recommendation Six"),
+]
 
 
 def test_per_passage_checks_catch_what_gemma_makes_up(pipeline, gemma_settings, gemma):
     # A question whose passages Gemma answers partly with words the passages do not have, and
     # partly with copies of their sentences with a word dropped ("both children and adults").
-    hits, _ = pipeline.search(MADE_UP)
+    hits = passages_of(pipeline, MADE_UP_PASSAGES)
     args = (pipeline.ask(MADE_UP), gemma, pipeline.document_text, pipeline._verify)
     dropped = synthesise(MADE_UP, hits, *args, gemma_settings)
     failed = [c for c in dropped.checks if not c.kept]

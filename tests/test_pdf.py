@@ -275,6 +275,27 @@ def test_a_table_is_one_line_per_row_with_wrapped_cells_joined(tmp_path):
     assert "Lead agency: Health" in found[0].context
 
 
+def test_a_table_continued_under_its_repeated_header_keeps_its_last_row(tmp_path):
+    last = ("4", "Health visitors should ask who else lives in the home at each visit", "Health")
+    doc = _layout(
+        tmp_path,
+        [
+            ("para", PROSE),
+            ("table", TABLE, (15, 60, 25)),
+            ("page",),
+            ("table", [TABLE[0], last], (15, 60, 25)),
+            ("para", "The panel met again in the spring to agree the action plan."),
+        ],
+    )
+    found = table_rows(doc.text, _line_spans(doc.text))
+    assert [r.label for r in found] == [f"Recommendation {n}" for n in range(1, 5)]
+    assert "Lead agency: Health" in found[-1].context
+    # A header and one row never seen before is not a table: it is as likely a form or a
+    # signature block.
+    alone = _layout(tmp_path, [("para", PROSE), ("table", [TABLE[0], last], (15, 60, 25))])
+    assert " | " not in alone.text
+
+
 @pytest.mark.parametrize("interleave", [False, True], ids=["column-by-column", "line-by-line"])
 def test_a_two_column_page_reads_the_left_column_then_the_right(tmp_path, interleave):
     sentences = [f"Sentence {i} of the briefing is written in columns here." for i in range(60)]

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from rag.core.words import words
-from rag.ingest.pdf_layout import Line, page_lines
+from rag.ingest.pdf_layout import Line, document_lines, page_lines
 
-__all__ = ["Line", "clean_pages", "page_lines", "strip_running"]
+__all__ = ["Line", "clean_pages", "document_lines", "page_lines", "strip_running"]
 
 # Lines looked at from the top and the bottom of each page for running headers and footers.
 EDGE_LINES = 3
@@ -86,6 +86,9 @@ def strip_running(pages: Sequence[Sequence[Line]]) -> list[list[Line]]:
     running = (_running(pages, "top") | _running(pages, "bottom")) if many else set()
 
     def furniture(line: Line) -> bool:
+        # A table's header row repeated on each page names the columns of the rows under it.
+        if line.table:
+            return False
         return _shape(line.text) in running or _PAGE_NUMBER.fullmatch(line.text) is not None
 
     out = []

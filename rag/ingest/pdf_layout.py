@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
+from collections.abc import Iterable, Set
 from dataclasses import dataclass, replace
 
 from rag.ingest.pdf_fonts import Font
@@ -24,6 +25,8 @@ X_TOLERANCE = 2.5
 # too easily a form, a signature block or two lines that happen to align.
 MIN_COLUMNS = 3
 MIN_ROWS = 3
+# A table continued onto a new page under its repeated header row may have one row left there.
+MIN_CONTINUED_ROWS = 2
 # Columns of a table start at least this many ems apart.
 MIN_COLUMN_GAP = 2.0
 # Baselines further apart than this many ems are not in the same table.
@@ -178,8 +181,26 @@ def _joined(pieces: list[_Piece], col: int = 0, table: int = 0) -> Line | None:
     return _make_line(parts, [f for p in pieces for f in p.frags], col, table)
 
 
-def page_lines(page) -> list[Line]:
-    """The text lines of one pypdf page in reading order, with position, size and weight."""
+def document_lines(pages: Iterable) -> list[list[Line]]:
+    """Each pypdf page's lines, a table's header row carried forward to the pages after it."""
+    out: list[list[Line]] = []
+    headers: set[str] = set()
+    for page in pages:
+        lines = page_lines(page, headers)
+        # The first row of each table is its header row.
+        firsts = {ln.table: ln for ln in reversed(lines) if ln.table}
+        headers |= {_key(ln.text) for ln in firsts.values()}
+        out.append(lines)
+    return out
+
+
+def _key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def page_lines(page, headers: Set[str] = frozenset()) -> list[Line]:
+    """The text lines of one pypdf page in reading order, with position, size and weight;
+    `headers` are the header rows of tables on earlier pages, which may continue here."""
     stream, placed = _stream(page)
     pieces = _pieces(stream) if placed else []
     rows = _baselines(pieces)
@@ -188,7 +209,7 @@ def page_lines(page) -> list[Line]:
     lines: list[Line | None] = [
         _make_line([t for t, _ in ln], [f for _, f in ln if f is not None]) for ln in stream
     ]
-    for number, (lo, hi, table_rows) in enumerate(_tables(rows), start=1):
+    for number, (lo, hi, table_rows) in enumerate(_tables(rows, headers), start=1):
         # The rows stand where the table's first line was; its other lines are in the rows.
         rows_here = [replace(r, table=number) for r in table_rows]
         lines[lo:hi] = rows_here + [None] * (hi - lo - len(rows_here))
@@ -333,7 +354,7 @@ def _table_cells(rows: list[list[_Piece]], i: int, cols: list[float]) -> list[di
     return cells
 
 
-def _table_at(rows: list[list[_Piece]], i: int) -> tuple[int, list[Line]] | None:
+def _table_at(rows: list[list[_Piece]], i: int, headers: Set[str]) -> tuple[int, list[Line]] | None:
     """The table whose header is baseline i: the baseline after it and its rows as lines."""
     cols = _columns(rows[i])
     if cols is None:
@@ -344,25 +365,29 @@ def _table_at(rows: list[list[_Piece]], i: int) -> tuple[int, list[Line]] | None
     while len(groups) > 1 and len({k for b in groups[-1] for k in cells[b]}) < 2:
         groups.pop()
     filled = [len({k for b in g for k in cells[b]}) >= 2 for g in groups]
-    if len(groups) < MIN_ROWS or not all(filled[:MIN_ROWS]):
-        return None
-    lines = []
-    for g in groups:
-        texts = [
+    texts = [
+        " | ".join(
             _cell_text([cells[b][k].text.strip() for b in g if k in cells[b]])
             for k in range(len(cols))
-        ]
+        )
+        for g in groups
+    ]
+    least = MIN_CONTINUED_ROWS if texts and _key(texts[0]) in headers else MIN_ROWS
+    if len(groups) < least or not all(filled[:least]):
+        return None
+    lines = []
+    for g, text in zip(groups, texts):
         frags = [f for b in g for p in rows[i + b] for f in p.frags]
-        lines.append(_make_line([" | ".join(texts)], frags))
+        lines.append(_make_line([text], frags))
     return i + groups[-1][-1] + 1, [ln for ln in lines if ln is not None]
 
 
-def _tables(rows: list[list[_Piece]]) -> list[tuple[int, int, list[Line]]]:
+def _tables(rows: list[list[_Piece]], headers: Set[str]) -> list[tuple[int, int, list[Line]]]:
     """Each table of a page: the stream lines [lo, hi) it replaces and its rows as lines."""
     out = []
     i = 0
     while i < len(rows):
-        found = _table_at(rows, i)
+        found = _table_at(rows, i, headers)
         if found is None:
             i += 1
             continue

@@ -90,7 +90,7 @@ def _read_pdf(path: Path) -> tuple[str, tuple[int, ...]]:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
             raise errors.EncryptedDocument(str(path), "needs a password")
-        pages = [pdf.page_lines(page) for page in reader.pages]
+        pages = pdf.document_lines(reader.pages)
     except errors.DocumentError:
         raise
     except FileNotDecryptedError as exc:

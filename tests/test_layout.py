@@ -282,3 +282,39 @@ def test_a_response_part_outside_any_item_is_a_response():
     chunk = next(c for c in _chunks(RESPONSE_PART) if c.kind == "response")
     assert {r for _, _, r in chunk.roles} == {"response"}
     assert "monthly attendance meeting" in chunk.text
+
+
+CONTENTS = """# Overview report: Child Q
+
+## Contents
+
+1. Introduction .................................... 2
+2. The review process ..................... 3
+3. What happened . . . . . . . . . . . . . . 4
+4. Findings …………………………… 6
+5. Recommendations ........................... 9
+
+## 1. Introduction
+
+1.1 The review looked at how agencies worked with Child Q and her grandmother.
+
+## 5. Recommendations
+
+Recommendation 1: The partnership should audit how kinship carers are assessed.
+"""
+
+
+def test_a_contents_page_is_not_a_passage_but_its_sections_are():
+    chunks = _chunks(CONTENTS)
+    assert not [c for c in chunks if "...." in c.text or "…" in c.text or ". . ." in c.text]
+    sections = [c.section for c in chunks]
+    assert "1. Introduction" in sections and sections[-1] == "Recommendation 1"
+    assert "kinship carers" in chunks[-1].text
+
+
+def test_prose_with_an_ellipsis_or_a_page_reference_is_kept():
+    text = (
+        "## Background\n\nThe mother said she was \"fine... just tired\" and the visit ended. "
+        "The chronology (see page 4) shows three visits. Staff wrote \"not brought....\" twice.\n"
+    )
+    assert any("just tired" in c.text for c in _chunks(text))

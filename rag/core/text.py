@@ -19,6 +19,11 @@ _BLOCK_BREAK = re.compile(r"\n\s*\n|\n(?=\s*(?:[-•*]\s|\(?[a-z]\)\s))")
 _LEAD_MARK = re.compile(r"^(?:[-•]\s+|\*\*|\(?[a-z]\)\s+|#+\s*)+")
 _TRAIL_MARK = re.compile(r"[\s*]+$")
 WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]|[A-Za-z]")
+# Dot leaders, as a contents page sets between a heading and its page number.
+LEADER = re.compile(r"\.{4,}|…{2,}|\. \. \.")
+_CONTENTS_ENTRY = re.compile(rf"(?:{LEADER.pattern})[.… ]*\d{{1,3}}\b")
+# A contents entry is a heading's few words; more per entry is prose that happens to hold some.
+_CONTENTS_WORDS = 16
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,12 @@ class Span:
 
     start: int
     end: int
+
+
+def is_contents(text: str) -> bool:
+    """Whether text is a contents list: three or more headings led by dots to a page number."""
+    entries = len(_CONTENTS_ENTRY.findall(text))
+    return entries >= 3 and len(WORD.findall(text)) <= _CONTENTS_WORDS * entries
 
 
 def strip_span(text: str, start: int, end: int) -> tuple[int, int]:

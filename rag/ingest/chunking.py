@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rag.core import items
 from rag.core.models import Chunk, Document
 from rag.core.settings import Settings
-from rag.core.text import strip_span
+from rag.core.text import is_contents, strip_span
 from rag.ingest.roles import span_roles
 from rag.ingest.splitting import split_section
 from rag.ingest.tables import table_rows
@@ -348,6 +348,10 @@ def chunk_document(doc: Document, settings: Settings) -> list[Chunk]:
             for start, end in spans:
                 rec_start, rec_end = _clip(text, sec.rec, start, end)
                 body = text[start:end]
+                if is_contents(body):
+                    # A contents page repeats the headings of the sections it lists; as a
+                    # passage it would outrank them and quote nothing a reader needs.
+                    continue
                 chunks.append(
                     Chunk(
                         id=_chunk_id(doc.id, start, end, section, body),

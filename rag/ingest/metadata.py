@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 
+from rag.core.text import LEADER
 from rag.ingest import metadata_words as mw
 from rag.ingest.metadata_words import canonical_type
 
@@ -21,7 +22,6 @@ _HEAD = 6000  # the cover, title block and opening pages: all that is read for m
 _EARLY = 3000  # the "first part" where a partnership or review name is looked for
 _YEAR = re.compile(r"\b(?:199\d|20[0-3]\d)\b")
 _SEPARATORS = re.compile(r"\s+[–—-]\s+|:\s+")
-_LEADER = re.compile(r"(?:\.{4,}|…{2,}|\. \. \.)\s*\d*")
 _PAGE = re.compile(r"^(?:page\s+)?\d+(?:\s+of\s+\d+)?$|\bpage\s+\d+\s+of\s+\d+$", re.I)
 _NUMBERED = re.compile(r"^(?:\d+(?:\.\d+)*\.|\d+\.\d+|[ivx]+\.)\s")
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z ]{0,40}?)\s*:\s*(.+)$")
@@ -83,7 +83,7 @@ def _lines(text: str) -> list[_Line]:
 def _junk(line: _Line) -> bool:
     """Disclaimers, markings, page furniture, contents and cover-sheet labels."""
     text, low = line.text, line.text.casefold()
-    if not re.search(r"[A-Za-z]{2}", text) or _PAGE.search(text) or _LEADER.search(text):
+    if not re.search(r"[A-Za-z]{2}", text) or _PAGE.search(text) or LEADER.search(text):
         return True
     upper = " ".join(re.sub(r"[–—-]", " ", text.upper()).split())
     data = mw.data()

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
+from rag.core.text import LEADER
 from rag.core.words import words
 from rag.ingest.pdf_layout import Line, document_lines, page_lines
 
@@ -53,9 +54,7 @@ _WORD = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
 _SENTENCE_END = (".", "!", "?", ":", ";", "”", '"', ")")
 # A heading does not end like a clause of running text.
 _PROSE_END = (".", ",", ";", "!", "?")
-# Dot leaders: a contents line, not a heading.
 _WORDLIKE = re.compile(r"[^\W\d_]{2}")
-_LEADER = re.compile(r"\.{4,}|(?:\. ){3,}|…{2,}")
 # Prefixes that keep their hyphen when a line breaks after them ("co-ordinate", "multi-agency").
 _COMPOUND_PREFIXES = words("compound_prefixes")
 
@@ -219,7 +218,7 @@ def _heading_kind(lines: Sequence[Line], i: int, j: int, body: float, full, star
     block, first = lines[i:j], lines[i]
     text = " ".join(ln.text for ln in block)
     # A contents line, or a lone initial or number, is not a heading.
-    if first.table or not first.size or _LEADER.search(text) or not _WORDLIKE.search(text):
+    if first.table or not first.size or LEADER.search(text) or not _WORDLIKE.search(text):
         return None
     n = len(text.split())
     if first.size >= HEADING_SIZE * body:

@@ -314,7 +314,7 @@ def test_a_contents_page_is_not_a_passage_but_its_sections_are():
 
 def test_prose_with_an_ellipsis_or_a_page_reference_is_kept():
     text = (
-        "## Background\n\nThe mother said she was \"fine... just tired\" and the visit ended. "
-        "The chronology (see page 4) shows three visits. Staff wrote \"not brought....\" twice.\n"
+        '## Background\n\nThe mother said she was "fine... just tired" and the visit ended. '
+        'The chronology (see page 4) shows three visits. Staff wrote "not brought...." twice.\n'
     )
     assert any("just tired" in c.text for c in _chunks(text))

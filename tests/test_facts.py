@@ -82,6 +82,20 @@ def test_names_person_tells_a_name_from_bodies_and_dates(text, names):
     assert names_person(text, COMMON) is names
 
 
+def test_a_name_answers_only_when_it_is_of_what_the_question_described():
+    from rag.understand.facts import fact_tests
+
+    question = "What was the name of the 15-year-old girl who was groomed, in the Delta review?"
+    test = fact_tests(["name"], COMMON, question)["name"]
+    # The reviewers named at the front of a report are not the girl asked about ...
+    assert not test("Lead reviewers: Mira Castell and Tomas Perrin (independent reviewers).")
+    # ... a sentence naming someone it says was groomed, or a girl, would be.
+    assert test("Kayla Brent was groomed by an older man she met online.")
+    assert test("The girl, called Kayla Brent here, was fifteen.")
+    # A sentence about the girl that names no one still does not answer.
+    assert not test("The girl was groomed over many months.")
+
+
 def test_missing_asks_a_person_rating_or_verdict_of_the_quotes():
     body = answer_quoting("The Southampton Safeguarding Children Board commissioned a review.")
     assert "name no one" in missing(body, ["person"], COMMON)

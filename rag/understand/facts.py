@@ -12,8 +12,9 @@ import re
 from collections.abc import Callable, Iterable, Set
 
 from rag.core.numbers import CARDINAL
-from rag.core.text import sentences
-from rag.core.words import words
+from rag.core.stemming import stem_phrase
+from rag.core.text import WORD, sentences
+from rag.core.words import frame_words, stopwords, words
 
 
 def _either(name: str) -> str:
@@ -224,6 +225,26 @@ def names_person(text: str, common: Set[str]) -> bool:
     )
 
 
+# What a name question describes, up to the end of its clause: "the name of the 16-year-old boy
+# who was stabbed, in the … review" describes "the 16-year-old boy who was stabbed".
+_NAME_OF = re.compile(r"\bnames?\s+of\s+([^,;:?!]*)", re.IGNORECASE)
+
+
+def described(question: str) -> frozenset[str]:
+    """The stems of the words a name question describes its person or place by."""
+    m = _NAME_OF.search(question)
+    skip = stopwords() | frame_words()
+    found = [w.removesuffix("'s").removesuffix("’s") for w in WORD.findall(m.group(1))] if m else []
+    return frozenset(stem_phrase(w) for w in found if len(w) > 2 and w.lower() not in skip)
+
+
+def names_described(text: str, common: Set[str], about: Set[str]) -> bool:
+    """Whether the text names a person or place and speaks of what the question described: a
+    report's list of its reviewers names no one the question asked about."""
+    stems = {stem_phrase(w) for w in WORD.findall(text)}
+    return names_person(text, common) and (not about or bool(stems & about))
+
+
 def names_author(text: str, common: Set[str]) -> bool:
     """Whether the text names a person and speaks of a reviewer or author: it may say who wrote
     a review, however little its wording shares with the question."""
@@ -274,13 +295,14 @@ def fact_tests(
     `common` is the corpus's lower-case words, which tell a person's name from other words.
     """
     kinds = set(kinds)
+    about = described(question) if "name" in kinds else frozenset()
     tests = {
         "duration": lambda t: _states_time(t, "frequency" in kinds),
         "amount": _states_amount,
         # Person questions ask who wrote or led a review, so the text must name a person as
         # its reviewer or author, not any capitalised pair.
         "person": lambda t: names_author(t, common),
-        "name": lambda t: names_person(t, common),
+        "name": lambda t: names_described(t, common, about),
         "rating": lambda t: _STATES_RATING.search(t) is not None,
         "verdict": lambda t: (
             (_STATES_SENTENCE if _ASKS_SENTENCE.search(question) else _STATES_VERDICT).search(t)

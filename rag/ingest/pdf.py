@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from rag.core.text import LEADER
 from rag.core.words import words
-from rag.ingest.pdf_layout import Line, document_lines, page_lines
+from rag.ingest.pdf_layout import Line, header_key, page_lines
 
 __all__ = ["Line", "clean_pages", "document_lines", "page_lines", "strip_running"]
 
@@ -76,6 +76,19 @@ def _running(pages: Sequence[Sequence[Line]], edge: str) -> set[str]:
         counts.update({_shape(ln.text) for ln in zone})
     need = max(2, RUNNING_SHARE * len(pages))
     return {shape for shape, n in counts.items() if n >= need}
+
+
+def document_lines(pages: Iterable) -> list[list[Line]]:
+    """Each pypdf page's lines, a table's header row carried forward to the pages after it."""
+    out: list[list[Line]] = []
+    headers: set[str] = set()
+    for page in pages:
+        lines = page_lines(page, headers)
+        # The first row of each table is its header row.
+        firsts = {ln.table: ln for ln in reversed(lines) if ln.table}
+        headers |= {header_key(ln.text) for ln in firsts.values()}
+        out.append(lines)
+    return out
 
 
 def strip_running(pages: Sequence[Sequence[Line]]) -> list[list[Line]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Set
+from collections.abc import Set
 from dataclasses import dataclass, replace
 
 from rag.ingest.pdf_fonts import Font
@@ -181,20 +181,8 @@ def _joined(pieces: list[_Piece], col: int = 0, table: int = 0) -> Line | None:
     return _make_line(parts, [f for p in pieces for f in p.frags], col, table)
 
 
-def document_lines(pages: Iterable) -> list[list[Line]]:
-    """Each pypdf page's lines, a table's header row carried forward to the pages after it."""
-    out: list[list[Line]] = []
-    headers: set[str] = set()
-    for page in pages:
-        lines = page_lines(page, headers)
-        # The first row of each table is its header row.
-        firsts = {ln.table: ln for ln in reversed(lines) if ln.table}
-        headers |= {_key(ln.text) for ln in firsts.values()}
-        out.append(lines)
-    return out
-
-
-def _key(text: str) -> str:
+def header_key(text: str) -> str:
+    """A table row's text as rows are compared across pages: case and spacing folded."""
     return " ".join(text.lower().split())
 
 
@@ -372,7 +360,7 @@ def _table_at(rows: list[list[_Piece]], i: int, headers: Set[str]) -> tuple[int,
         )
         for g in groups
     ]
-    least = MIN_CONTINUED_ROWS if texts and _key(texts[0]) in headers else MIN_ROWS
+    least = MIN_CONTINUED_ROWS if texts and header_key(texts[0]) in headers else MIN_ROWS
     if len(groups) < least or not all(filled[:least]):
         return None
     lines = []

@@ -295,3 +295,14 @@ def test_the_end_of_a_year_span_is_not_an_amount(span):
     states = f"In {span}, 40 carers were trained through a rolling programme."
     assert missing(replace(answer_quoting(lacks), question=question), kinds) is not None
     assert missing(replace(answer_quoting(states), question=question), kinds) is None
+
+
+def test_a_numbered_paragraphs_own_number_is_not_an_amount():
+    from rag.understand.facts import fact_tests
+
+    test = fact_tests(["amount"], COMMON, "How much alcohol did the father drink?")["amount"]
+    assert not test("4.2.2 The emergency department did not ask about his drinking.")
+    assert not test("3. The health visitor did not ask about alcohol.")
+    # A number in the sentence, or a dose that opens it, still is one.
+    assert test("4.2.3 He said he drank 12 cans a day.")
+    assert test("2.5 ml of the medicine was given.")

@@ -53,6 +53,8 @@ ROMAN = r"(?:l?x{0,3}|xl)(?:ix|iv|v?i{0,3})"
 WORDS = "|".join(sorted(_WORDS, key=len, reverse=True))
 # A count written in words ("two", "fourteen"), longest first. Use with re.IGNORECASE.
 CARDINAL = "|".join(sorted(CARDINALS, key=len, reverse=True))
+# A section or paragraph number as a report writes it: "2", "2.3", "2.3.1.", "4.2.2".
+SECTION = r"\d{1,2}(?:\.\d{1,2}){0,3}\.?"
 # An item number as a heading or a question writes it: digits with an optional suffix letter,
 # a number word, or a roman numeral. Use with re.IGNORECASE.
 ITEM = rf"(?:\d{{1,3}}[a-z]?|{WORDS}|(?=[ivxlc]){ROMAN}(?![a-z]))"

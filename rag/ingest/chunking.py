@@ -9,7 +9,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from rag.core import items
+from rag.core import items, numbers
 from rag.core.models import Chunk, Document
 from rag.core.settings import Settings
 from rag.core.text import is_contents, strip_span
@@ -24,7 +24,7 @@ _ITEM = items.pattern()
 # the same line, so a hard-wrapped prose line "Recommendation 3. The board agreed..." is not
 # taken for a heading.
 _AFTER_LABEL = re.compile(r"(?:\s*\([^)]{1,40}\))?\s*(?P<sep>[:.–—-])?\s*")
-_SECTION_NUMBER = re.compile(r"\d{1,2}(?:\.\d{1,2}){0,3}\.?\s+")
+_SECTION_NUMBER = re.compile(rf"{numbers.SECTION}\s+")
 # A Markdown setext or plain-text underline: the line above it is a heading.
 _UNDERLINE = re.compile(r"\s*(?:={3,}|-{3,}|~{3,})\s*")
 _GROUP = re.compile(r"(?:the\s+)?recommendations(?:\s+(?:for|to)\s+.+)?", re.I)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Set
 
-from rag.core.numbers import CARDINAL
+from rag.core.numbers import CARDINAL, SECTION
 from rag.core.stemming import stem_phrase
 from rag.core.text import WORD, sentences
 from rag.core.words import frame_words, stopwords, words
@@ -283,7 +283,13 @@ def spells_out(text: str, question: str) -> bool:
     return any(f"({a})" in text or a in initials for a in set(_ABBREVIATION.findall(question)))
 
 
+# A numbered paragraph's own number ("4.2.2 The emergency department …") is not an amount; a
+# dose that opens a sentence ("2.5 ml …") is not followed by a capital.
+_PARAGRAPH_NUMBER = re.compile(rf"^\s*(?=\d+\.){SECTION}\s+(?=[A-Z])")
+
+
 def _states_amount(text: str) -> bool:
+    text = _PARAGRAPH_NUMBER.sub("", text, count=1)
     return bool(_AMOUNT.search(text) or _DURATION.search(text))
 
 

@@ -13,6 +13,12 @@ def words(name: str) -> frozenset[str]:
     return frozenset(read_toml("words.toml")[name].split())
 
 
+@cache
+def word_table(name: str) -> dict[str, str]:
+    """One word-to-word table of rag/data/words.toml (KeyError for an unknown table)."""
+    return dict(read_toml("words.toml")[name])
+
+
 def stopwords() -> frozenset[str]:
     """Function words that carry no content."""
     return words("stopwords")

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from rag.core.models import Chunk, ChunkRef
+from rag.core.words import word_table
 from rag.core.words import words as word_list
 from rag.retrieve.base import Query, Ranking
 from rag.understand.question import (
@@ -71,15 +72,9 @@ def _singular(words: Iterable[str]) -> set[str]:
     return {w.removesuffix("s") if len(w) > 2 else w for w in words} - _GENERIC
 
 
-# Practitioners name the profession; reviews head their groups by the service ("What did Child
-# P say about midwives?" -> "Recommendations for Midwifery/Neonatal Services"). Keys are
-# `_singular` forms of question words, values words of a group heading.
-_PROFESSION_SERVICE = {
-    "midwife": "midwifery",
-    "midwive": "midwifery",
-    "doctor": "gp",
-    "constable": "police",
-}
+# The service whose group heading a profession sits under (rag/data/words.toml); keys are
+# `_singular` forms of question words.
+_PROFESSION_SERVICE = word_table("profession_service")
 
 
 def _services(words: set[str]) -> set[str]:

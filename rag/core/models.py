@@ -19,7 +19,7 @@ class DocMeta:
     kind: str | None = None
     year: int | None = None
     source: str | None = None
-    # Names people use for the review in questions, e.g. "Child P" or "NAI".
+    # Names people use for the review in questions, e.g. "Child A" or "ABC".
     aliases: tuple[str, ...] = ()
     author: str | None = None
     # The fields read from the document's text because the catalog did not set them.
@@ -108,7 +108,7 @@ class Hit:
     # vector `dense` is judged by; None when sentences were not scored.
     part: float | None = None
     # True when the question names this passage's review and its recommendation or finding
-    # text uses every word of the question's topic ("What did Child Z say about GPs?"), or
+    # text uses every word of the question's topic ("What did Child B say about GPs?"), or
     # when the passage uses every distinctive name the question uses ("BadgerNet").
     mentions: bool = False
 

@@ -46,7 +46,7 @@ class CorpusInfo:
         return sum(d.chunks for d in self.documents)
 
     def review_summaries(self) -> tuple[str, ...]:
-        """One line per review, e.g. 'Child P (Hampshire, 2019)', for abstention messages."""
+        """One line per review, e.g. 'Child A (Northtown, 2019)', for abstention messages."""
         seen: dict[str, str] = {}
         for d in self.documents:
             m = d.meta

@@ -349,7 +349,7 @@ def _aliases(review: str | None, partnership: str | None, review_type: str | Non
         out += [f"{review_type} {review}"] if review_type else []
         name = re.sub(r"\s*\(.*?\)", "", review)
         last = name.split()[-1]
-        # "Baby Sally" is also asked about as "Sally", "Sam (aged 15)" as "Sam"; an anonymising
+        # "Baby Ava" is also asked about as "Ava", "Sam (aged 15)" as "Sam"; an anonymising
         # code ("Family T7") names the case's people too ("Ms T7"), a bare letter ("W") does not.
         code = re.fullmatch(r"[A-Z]{1,3}\d{1,3}[A-Z]?", last) is not None
         out += [last] if (len(last) > 1 and last[1:].islower()) or code else []

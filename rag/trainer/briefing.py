@@ -64,7 +64,7 @@ class Point:
 
     @property
     def heading(self) -> str:
-        """The heading as printed, e.g. '3. Key learning: Baby Sally'."""
+        """The heading as printed, e.g. '3. Key learning: Baby A'."""
         return f"{self.n}. {self.title}" + (f": {self.label}" if self.label else "")
 
 

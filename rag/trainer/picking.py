@@ -56,7 +56,7 @@ class Source:
     end: int
 
     def cite(self) -> str:
-        """The citation as printed, e.g. 'Title (Hampshire, 2019), Recommendation Two'."""
+        """The citation as printed, e.g. 'Title (Northtown, 2019), Recommendation Two'."""
         extra = ", ".join(str(x) for x in (self.partnership, self.year) if x)
         page = f", p. {self.page}" if self.page else ""
         return f"{self.title}{f' ({extra})' if extra else ''}, {self.section}{page}"

@@ -4,7 +4,7 @@ A question's *subject* is the review it names (matched against the reviews in th
 the recommendation or finding it points at ("Recommendation 3", "Finding Two"). A follow-up
 such as "What about health visitors?" or "and the police response?" names neither; it is
 resolved by asking its own topic within the previous subject, restricted to that review. A
-follow-up that names only a new subject ("What about Child Z?") re-asks the previous question
+follow-up that names only a new subject ("What about Child B?") re-asks the previous question
 about it. Everything here is a pure function of the chat history, so it is tested directly;
 a language model, when configured, is passed in as a `rewrite` function.
 """
@@ -50,7 +50,7 @@ class Subject:
         return bool(self.review or self.reference)
 
     def phrase(self) -> str:
-        """The subject as words to add to a question: 'Recommendation 3 of the Child P review'."""
+        """The subject as words to add to a question: 'Recommendation 3 of the Child A review'."""
         review = review_phrase(self.review) if self.review else ""
         if self.reference and review:
             return f"{self.reference} of {review}"
@@ -81,7 +81,7 @@ class Exchange:
 
 
 def review_phrase(review: str) -> str:
-    """A review name as prose: 'the Child P review', or the name itself if it says 'Review'."""
+    """A review name as prose: 'the Child A review', or the name itself if it says 'Review'."""
     return review if "review" in review.lower() else f"the {review} review"
 
 

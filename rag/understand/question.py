@@ -92,7 +92,7 @@ class QueryInfo:
     asks_recommendation: bool = False
     # Asks what the reviews say as a body, naming none: the answer should span reviews.
     across_reviews: bool = False
-    # Names a review and nothing it is asked about ("Tell me about the Child Z review"): the
+    # Names a review and nothing it is asked about ("Tell me about the Child B review"): the
     # review's opening, which says what case it reviewed and how, answers it.
     asks_overview: bool = False
     # The question without the names of the reviews it names; "" when it names none.
@@ -178,7 +178,7 @@ def unknown_names(question: str, vocabulary: set[str]) -> tuple[str, ...]:
             run = []
         run.append(m)
         # The first word of a sentence is capitalised for grammar, not because it is a name;
-        # it still belongs to a run ("Child P GP recs" is Child P's GP recommendations).
+        # it still belongs to a run ("Child A GP recs" is Child A's GP recommendations).
         initial = i == 0 or _SENTENCE_END.search(question[found[i - 1].end() : m.start()])
         if not _known(w, vocabulary) and not (initial and not w.isupper()):
             out.append(w)
@@ -270,7 +270,7 @@ def _unknown_run(question: str, run: list[re.Match], vocabulary: set[str]) -> li
     if len(words) < 2 or any(w not in vocabulary for w in words):
         return []  # single words are judged on their own, and an unknown word is named already
     pairs = [f"{a} {b}" for a, b in zip(words, words[1:])]
-    # Any pair the corpus uses means a known name plus more ("the Child Z SCR"): not unknown.
+    # Any pair the corpus uses means a known name plus more ("the Child B SCR"): not unknown.
     if any(p in vocabulary for p in pairs):
         return []
     return [question[run[0].start() : run[-1].end()]]
@@ -321,7 +321,7 @@ def parse(
         unknown_names=_merge_names(
             unknown_names(question, vocab), unnamed_topics(question, vocab, uses)
         ),
-        # The parts of a named review ("the key messages of the NAI briefing") are its learning.
+        # The parts of a named review ("the key messages of the ABC briefing") are its learning.
         facts=tuple(k for k in facts.asked(question) if not (k == "parts" and documents)),
         asks_response=_ASKS_RESPONSE.search(question) is not None,
         asks_recommendation=_ASKS_RECOMMENDATION.search(question) is not None,

@@ -29,7 +29,12 @@ _ASKS_ACROSS = re.compile(r"\breviews\b|\bacross\b", re.IGNORECASE)
 # Questions about what was done with a recommendation rather than what it said.
 _ASKS_RESPONSE = re.compile(
     r"\brespon(?:d|ds|ded|se|ses)\b|\bprogress\b|\bupdates?\b|\bactions? taken\b"
-    r"|\bimplemented\b|\bwhat (?:has|have) been done\b|\bdone about\b",
+    r"|\bimplemented\b|\bwhat (?:has|have) been done\b|\bdone about\b"
+    # What an agency has changed or set up since: "What has the police put in place …?", "…
+    # and has it been changed?", "What did the trust change …?" (not "… want them to change").
+    r"|\bput in place\b|\bsince (?:the|this|that) (?:[\w'’-]+ ){0,4}?(?:review|report|scr|lcspr)\b"
+    r"|\b(?:has|have|had)\s+(?:[\w'’-]+\s+){1,4}?(?:changed|introduced|set up|done since)\b"
+    r"|\bdid\s+(?:[\w'’-]+\s+){1,6}?(?<!\bto\s)change\b",
     re.IGNORECASE,
 )
 # Questions about what an agency was asked to do: the recommendation answers, not the agency's

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Set
 
 from rag.core.numbers import CARDINAL, SECTION
-from rag.core.stemming import stem_phrase
+from rag.core.stemming import stemmed
 from rag.core.text import WORD, sentences
 from rag.core.words import frame_words, stopwords, words
 
@@ -235,14 +235,13 @@ def described(question: str) -> frozenset[str]:
     m = _NAME_OF.search(question)
     skip = stopwords() | frame_words()
     found = [w.removesuffix("'s").removesuffix("’s") for w in WORD.findall(m.group(1))] if m else []
-    return frozenset(stem_phrase(w) for w in found if len(w) > 2 and w.lower() not in skip)
+    return stemmed(w for w in found if len(w) > 2 and w.lower() not in skip)
 
 
 def names_described(text: str, common: Set[str], about: Set[str]) -> bool:
     """Whether the text names a person or place and speaks of what the question described: a
     report's list of its reviewers names no one the question asked about."""
-    stems = {stem_phrase(w) for w in WORD.findall(text)}
-    return names_person(text, common) and (not about or bool(stems & about))
+    return names_person(text, common) and (not about or bool(stemmed(WORD.findall(text)) & about))
 
 
 def names_author(text: str, common: Set[str]) -> bool:

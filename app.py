@@ -78,7 +78,9 @@ def render_card(tid: int, citation: Citation, assistant: Assistant) -> None:
                 st.markdown(window.markdown)
 
 
-def show_more(key: str) -> None:
+def show_more(key: str, turn: dict, assistant: Assistant) -> None:
+    # The reviews held back are quoted now, once: the turn keeps the answer that quotes them.
+    turn["answer"] = assistant.all_reviews(turn["answer"])
     st.session_state[key] = True
 
 
@@ -92,7 +94,7 @@ def render_groups(turn: dict, answer: Answer, assistant: Assistant) -> None:
             for c in group.citations:
                 render_card(turn["id"], c, assistant)
     if (label := ui.more_label(answer)) and not st.session_state.get(key, False):
-        st.button(label, key=f"more_{turn['id']}", on_click=show_more, args=(key,))
+        st.button(label, key=f"more_{turn['id']}", on_click=show_more, args=(key, turn, assistant))
 
 
 def render_feedback(turn: dict, store: FeedbackStore) -> None:

@@ -29,11 +29,11 @@ from rag.index.inventory import CorpusInfo, describe, reviews_of
 from rag.index.records import IngestReport, search_text
 from rag.index.store import Encoder, Store
 from rag.llm.claims import SentenceCheck
-from rag.retrieve.base import Query
+from rag.retrieve.base import Query, embed_query
 from rag.retrieve.hybrid import Retriever
 from rag.understand import privacy
 from rag.understand.followup import Exchange, Resolved, resolve
-from rag.understand.question import QueryInfo, focus
+from rag.understand.question import QueryInfo
 from rag.understand.turn import Turn, check_question
 
 if TYPE_CHECKING:
@@ -205,32 +205,7 @@ class Assistant:
 
     def query(self, question: str, info: QueryInfo) -> Query:
         """The question as the searchers read it, with its three vectors."""
-        return self._query(question, info)[0]
-
-    def _query(
-        self, question: str, info: QueryInfo, also: Sequence[str] = ()
-    ) -> tuple[Query, dict[str, np.ndarray]]:
-        """`query`, and the vectors of the texts `also`, embedded in the same call.
-
-        A question naming a review is searched within it, where the name is shared by every
-        passage and only its topic tells them apart; conversational frames ("what did the
-        review say about that?") are dropped for ranking too. Support is judged as calibrated:
-        by the topic when a review is named, else by the question as asked.
-        """
-        topic = info.topic
-        focused = focus(topic or question)
-        texts = [
-            question,
-            *([topic] if topic else []),
-            *([focused] if focused != (topic or question) else []),
-        ]
-        # One encode call for all of them: each call costs more than its texts (10-20 ms).
-        everything = self.embedder.embed([*texts, *also])
-        vectors, extra = everything[: len(texts)], dict(zip(also, everything[len(texts) :]))
-        vector, support = vectors[0], (vectors[1] if topic else None)
-        if support is None and len(texts) > 1:
-            support = vector
-        return Query(question, info, vectors[-1], vector, support), extra
+        return embed_query(self.embedder.embed, question, info)[0]
 
     def search(
         self, question: str, filters: Filters = Filters(), info: QueryInfo | None = None
@@ -302,7 +277,7 @@ class Assistant:
         # now, and its wider pool is searched now, once for both (`Retriever.hits`).
         wanted = survey.wanted(info, settings)
         topics = [survey.topic(info.text or q)] if wanted else []
-        query, topic_vectors = self._query(info.text or q, info, topics)
+        query, topic_vectors = embed_query(self.embedder.embed, info.text or q, info, topics)
         pool = max(settings.survey_pool, settings.candidates)
         wide = retriever.wide(query, filters, pool) if wanted else None
         hits, vector = retriever.hits(query, filters, wide=wide), query.full
@@ -331,6 +306,16 @@ class Assistant:
         llm = self.settings.llm or self._chat_model
         final = answer.abstained or bool(answer.groups) or not llm
         return Grounds(answer, final, q, hits, settings, k, info.across_reviews)
+
+    def all_reviews(self, answer: Answer) -> Answer:
+        """`answer` with the reviews it holds back quoted too, each quote verified (an answer
+        across reviews quotes only those it shows; see `survey.widen`)."""
+        if not any(g.held for g in answer.groups):
+            return answer
+        judge = self.embed([answer.judged_by or answer.question])[0]
+        reads = self._sources.on(self.retriever.store)
+        sources = (reads.documents, reads.sentence_vectors, reads.verify)
+        return survey.expand(answer, judge, *sources, self.settings)
 
     # -- the chat turn -----------------------------------------------------------------------
 

@@ -201,7 +201,8 @@ def _print_answer(answer: Answer, every: bool = False) -> None:
     "--all-reviews",
     "every",
     is_flag=True,
-    help="When several reviews address a question, show every one (not only the first few).",
+    help="When several reviews address a question, quote every one (not only the first few; "
+    "with --json, the others are listed without quotes).",
 )
 @click.option(
     "--batch",
@@ -227,6 +228,8 @@ def ask_cmd(settings, question, as_json, k, document, partnership, review, every
             if turn.findings:
                 _warn_personal(turn, qid)
             answer = assistant.ask(turn.resolved.query, turn.resolved.filters, k=k, answer_id=qid)
+            if every:
+                answer = assistant.all_reviews(answer)
         except RagError as exc:
             failed += 1
             if not batch:

@@ -141,24 +141,53 @@ def test_corpus_wide_question_counts_and_groups_the_reviews(assistant):
     assert set(documents) == ADDRESS
     assert len(documents) == len(set(documents)) == len(answer.groups)
     assert answer.text.startswith(f"{len(ADDRESS)} reviews address this.")
-    for g in answer.groups:
+    # Only the reviews shown are quoted; the others are counted and held until asked for.
+    assert answer.shown == 2 and len(answer.hidden) == len(ADDRESS) - 2
+    assert all(g.citations and not g.held for g in answer.groups[:2])
+    assert all(g.held and not g.citations for g in answer.hidden)
+    # The reviews held back until asked for come best supported first.
+    supports = [g.support for g in answer.hidden]
+    assert supports == sorted(supports, reverse=True)
+    shown = {c.quote.document for c in answer.citations}
+    assert shown == {d for g in answer.groups[:2] for d in g.documents}
+    data = answer.to_json()
+    assert data["reviews"] == len(ADDRESS)
+    assert [g["shown"] for g in data["groups"]] == [True, True, False, False]
+    assert [g.get("held", False) for g in data["groups"]] == [False, False, True, True]
+
+    every = assistant.all_reviews(answer)
+    assert every.shown == 2 and every.citations == answer.citations
+    assert [g.documents for g in every.groups] == [g.documents for g in answer.groups]
+    for g in every.groups:
         assert g.citations and {c.quote.document for c in g.citations} == set(g.documents)
         for c in g.citations:
             assert verify_quote(
                 c.quote, {c.quote.document: assistant.document_text(c.quote.document)}
             )
-    # The reviews held back until asked for come best supported first.
-    supports = [g.support for g in answer.hidden]
-    assert supports == sorted(supports, reverse=True)
-    assert answer.shown == 2 and len(answer.hidden) == len(ADDRESS) - 2
-    shown = {c.quote.document for c in answer.citations}
-    assert shown == {d for g in answer.groups[:2] for d in g.documents}
-    assert [c.n for g in answer.groups for c in g.citations] == list(
-        range(1, 1 + sum(len(g.citations) for g in answer.groups))
+    assert [c.n for g in every.groups for c in g.citations] == list(
+        range(1, 1 + sum(len(g.citations) for g in every.groups))
     )
-    data = answer.to_json()
-    assert data["reviews"] == len(ADDRESS)
-    assert [g["shown"] for g in data["groups"]] == [True, True, False, False]
+    assert every.text == answer.text and assistant.all_reviews(every) is every
+
+
+def test_a_held_review_whose_quotes_fail_verification_is_neither_shown_nor_counted(
+    survey_settings, embedder, monkeypatch
+):
+    from rag.answer.sources import Sources
+    from rag.assistant import Assistant
+
+    held_back = Assistant(survey_settings, embedder=embedder)
+    answer = held_back.ask(QUESTION)
+    last = answer.hidden[-1].documents[0]
+    real = Sources.verify
+
+    def verify(self, store, quote):
+        return quote.document != last and real(self, store, quote)
+
+    monkeypatch.setattr(Sources, "verify", verify)
+    every = held_back.all_reviews(answer)
+    assert [g.documents[0] for g in every.groups] == [g.documents[0] for g in answer.groups[:-1]]
+    assert every.text.startswith(f"{len(ADDRESS) - 1} reviews address this.")
 
 
 def test_a_count_the_bounded_pool_may_have_cut_short_is_said_to_be_a_lower_bound(
@@ -317,6 +346,43 @@ def test_the_chat_shows_review_groups_and_the_rest_on_request(survey_settings, m
     assert not at.exception
     assert headings(at) == [heading(g) for g in answer.groups]
     assert at.session_state[f"survey_more_{answer.id}"] is True
-    # Shown without asking again, and the control is gone.
-    assert at.session_state["turns"][0]["answer"] is answer
+    # Quoted once asked for, without asking the question again, and the control is gone.
+    every = at.session_state["turns"][0]["answer"]
+    assert every.id == answer.id and every.citations == answer.citations
+    assert all(g.citations for g in every.groups)
+    cards = [m.value for m in at.main.markdown if m.value.startswith("**[")]
+    assert len(cards) == sum(len(g.citations) for g in every.groups)
     assert not [b for b in at.button if b.key == "more_1"]
+
+
+def test_the_cli_quotes_the_reviews_held_back_only_with_all_reviews(survey_settings):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = os.environ | {
+        "RAG_VECTORSTORE_DIR": str(survey_settings.vectorstore_dir),
+        "RAG_CORPUS_DIR": str(survey_settings.corpus_dir),
+        "RAG_CATALOG_FILE": survey_settings.catalog_file,
+        "RAG_SURVEY_REVIEWS": "2",
+        "RAG_TOP_K": "2",
+        "HF_HUB_OFFLINE": "1",
+    }
+    env.pop("RAG_LLM", None)
+
+    def ask(*flags):
+        args = [sys.executable, "-m", "rag", "ask", QUESTION, *flags]
+        done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    brief = json.loads(ask("--json"))
+    assert [bool(g["citations"]) for g in brief["groups"]] == [True, True, False, False]
+    every = json.loads(ask("--json", "--all-reviews"))
+    assert all(g["citations"] and "held" not in g for g in every["groups"])
+    assert [g["documents"] for g in every["groups"]] == [g["documents"] for g in brief["groups"]]
+    text = ask("--all-reviews")
+    assert "add --all-reviews" not in text and text.count('      "') == sum(
+        len(g["citations"]) for g in every["groups"]
+    )

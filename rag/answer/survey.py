@@ -159,6 +159,37 @@ def render(groups: Sequence[ReviewGroup], shown: int, at_least: bool = False) ->
     return "\n\n".join(parts)
 
 
+def judged_by(query: Query) -> str:
+    """The text whose vector judges an answer across reviews (see `by_topic`): the topic, else
+    what the question's support vector was embedded from."""
+    text = topic(query.text)
+    if text != query.text or query.support is None:
+        return text
+    return query.info.topic or query.text
+
+
+def quote_groups(
+    chosen: Sequence[tuple[Hit, float]],
+    judge: np.ndarray,
+    documents: Callable[[Sequence[str]], Mapping[str, Document]],
+    vectors: Callable[[list[Candidate]], np.ndarray],
+    verify: Callable[[Quote], bool],
+    settings: Settings,
+    after: int = 0,
+) -> list[ReviewGroup]:
+    """One group per passage whose quotes pass verification, each with its support; the quotes
+    numbered on from `after`. One call composes them all (one read of the documents)."""
+    cited = quote_passages([h for h, _ in chosen], judge, documents, vectors, verify, settings)
+    cited = [replace(c, n=after + i) for i, c in enumerate(cited, 1)]
+    support = {review_of(h.meta): s for h, s in chosen}
+    return _groups(cited, support)
+
+
+def held(hit: Hit, support: float) -> ReviewGroup:
+    """A review counted but not yet quoted: its quotes are composed when it is asked for."""
+    return ReviewGroup(review_of(hit.meta)[1], (hit.chunk.document,), (), support, passage=hit)
+
+
 def widen(
     answer: Answer,
     query: Query,
@@ -176,10 +207,12 @@ def widen(
 
     The reviews the answer quotes keep its quotes and come first: the gates chose them, and an
     answer across reviews should never show less than the answer it extends (on the in-domain
-    gold, replacing them with each review's best passage lost quote_hit@3 0.823 -> 0.814). A
-    review whose quotes all fail verification is neither shown nor counted. Each quote is
-    checked by `verify` against its document; `documents` reads every document quoted in one
-    request (dozens of documents, each read on its own, cost 0.3 s at 100k chunks).
+    gold, replacing them with each review's best passage lost quote_hit@3 0.823 -> 0.814).
+    Quotes are composed for the reviews shown; the others are counted from their supported
+    passages and held (`held`), quoted only when asked for (`expand`): a theme of a national
+    index reaches dozens of reviews, and quoting every one cost most of a corpus-wide answer.
+    A review whose quotes all fail verification is never shown. Each quote is checked by
+    `verify` against its document; `documents` reads every document quoted in one request.
     """
     about = by_topic(query, embed)
     pool = search(about, filters, settings.survey_pool)
@@ -187,19 +220,59 @@ def widen(
     support = {review_of(h.meta): s for h, s in best}
     quoted = _groups(answer.citations, support)
     have = {review_of(g.citations[0].hit.meta) for g in quoted}
-    more = [h for h, _ in best if review_of(h.meta) not in have]
+    more = [(h, s) for h, s in best if review_of(h.meta) not in have]
     if len(quoted) + len(more) < 2:
         return answer
     judge = about.full if about.support is None else about.support
-    cited = quote_passages(more, judge, documents, vectors, verify, settings)
-    # Numbered on from the answer's own quotes.
-    cited = [replace(c, n=len(answer.citations) + i) for i, c in enumerate(cited, 1)]
-    groups = quoted + _groups(cited, support)
+    fresh: list[ReviewGroup] = []
+    numbered = len(answer.citations)
+    # In batches, so that a review whose quotes fail verification gives way to the next.
+    while more and len(quoted) + len(fresh) < settings.survey_reviews:
+        want = settings.survey_reviews - len(quoted) - len(fresh)
+        batch, more = more[:want], more[want:]
+        fresh += quote_groups(batch, judge, documents, vectors, verify, settings, numbered)
+        numbered = len(answer.citations) + sum(len(g.citations) for g in fresh)
+    groups = quoted + fresh + [held(h, s) for h, s in more]
     if len(groups) < 2:
         return answer
-    shown = max(len(quoted), min(settings.survey_reviews, len(groups)))
+    shown = len(quoted) + len(fresh)
     citations = tuple(c for g in groups[:shown] for c in g.citations)
-    text = render(groups, shown, cut_short(pool, settings))
+    at_least = cut_short(pool, settings)
     return Answer(
-        answer.question, text, False, citations, answer.id, groups=tuple(groups), shown=shown
+        answer.question,
+        render(groups, shown, at_least),
+        False,
+        citations,
+        answer.id,
+        groups=tuple(groups),
+        shown=shown,
+        judged_by=judged_by(query),
+        at_least=at_least,
     )
+
+
+def expand(
+    answer: Answer,
+    judge: np.ndarray,
+    documents: Callable[[Sequence[str]], Mapping[str, Document]],
+    vectors: Callable[[list[Candidate]], np.ndarray],
+    verify: Callable[[Quote], bool],
+    settings: Settings,
+) -> Answer:
+    """`answer` with every held group quoted, by `judge` (the vector of `answer.judged_by`),
+    numbered on from the quotes before it; a held review none of whose quotes pass
+    verification is dropped, and no longer counted."""
+    waiting = [g for g in answer.groups if g.held]
+    if not waiting:
+        return answer
+    before = sum(len(g.citations) for g in answer.groups)
+    chosen = [(g.passage, g.support) for g in waiting if g.passage is not None]
+    fresh = quote_groups(chosen, judge, documents, vectors, verify, settings, before)
+    # A held group quotes one passage, so its document names it.
+    by_document = {g.documents[0]: g for g in fresh}
+    groups = tuple(
+        by_document[g.documents[0]] if g.held else g
+        for g in answer.groups
+        if not g.held or g.documents[0] in by_document
+    )
+    return replace(answer, text=render(groups, answer.shown, answer.at_least), groups=groups)

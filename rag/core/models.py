@@ -157,15 +157,23 @@ class ReviewGroup:
     citations: tuple[Citation, ...]
     # The cosine of the review's best passage to the question, which orders the groups.
     support: float
+    # A group held back: the passage its quotes are composed from when it is asked for
+    # (rag.answer.survey.expand); None once quoted.
+    passage: Hit | None = None
+
+    @property
+    def held(self) -> bool:
+        """Whether the group's quotes are still to be composed, on request."""
+        return self.passage is not None and not self.citations
 
     def to_json(self) -> dict:
-        """The group as the CLI's JSON contract spells it."""
+        """The group as the CLI's JSON contract spells it (a held group has no citations)."""
         return {
             "review": self.review,
             "documents": list(self.documents),
             "support": round(float(self.support), 6),
             "citations": [c.to_json() for c in self.citations],
-        }
+        } | ({"held": True} if self.held else {})
 
 
 @dataclass(frozen=True)
@@ -183,6 +191,10 @@ class Answer:
     # answer from one review); the first `shown` are quoted in `citations`, the rest on request.
     groups: tuple[ReviewGroup, ...] = ()
     shown: int = 0
+    # Of an answer across reviews: the text its support was judged by, which quotes the groups
+    # held back on request, and whether the count of groups is a lower bound.
+    judged_by: str = ""
+    at_least: bool = False
 
     @property
     def hidden(self) -> tuple[ReviewGroup, ...]:

@@ -7,13 +7,13 @@ of document ids the filters let through (None: every document).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from rag.understand.question import QueryInfo
+from rag.understand.question import QueryInfo, focus
 
 Ranking = list[tuple[str, float]]
 # Rankings of every chunk a question names, whatever the number of candidates asked for.
@@ -38,6 +38,36 @@ class Query:
     # The question's vector as asked, and the one support is judged by (None: as asked).
     full: np.ndarray
     support: np.ndarray | None = None
+
+
+def embed_query(
+    embed: Callable[[list[str]], np.ndarray],
+    question: str,
+    info: QueryInfo,
+    also: Sequence[str] = (),
+) -> tuple[Query, dict[str, np.ndarray]]:
+    """The question as the searchers read it, with its three vectors, and the vectors of the
+    texts `also`, embedded in the same call.
+
+    A question naming a review is searched within it, where the name is shared by every
+    passage and only its topic tells them apart; conversational frames ("what did the
+    review say about that?") are dropped for ranking too. Support is judged as calibrated:
+    by the topic when a review is named, else by the question as asked.
+    """
+    topic = info.topic
+    focused = focus(topic or question)
+    texts = [
+        question,
+        *([topic] if topic else []),
+        *([focused] if focused != (topic or question) else []),
+    ]
+    # One encode call for all of them: each call costs more than its texts (10-20 ms).
+    everything = embed([*texts, *also])
+    vectors, extra = everything[: len(texts)], dict(zip(also, everything[len(texts) :]))
+    vector, support = vectors[0], (vectors[1] if topic else None)
+    if support is None and len(texts) > 1:
+        support = vector
+    return Query(question, info, vectors[-1], vector, support), extra
 
 
 class Searcher(Protocol):

@@ -300,7 +300,7 @@ class Assistant:
         if refused := gates.missing_fact(answer, info, retriever.common_words, settings):
             return Grounds(refused)
         if survey.applies(answer, info, settings):
-            search = partial(retriever.hits, wide=wide)
+            search = partial(retriever.hits, wide=wide, floor=settings.survey_threshold)
             embed = partial(survey.known_or, topic_vectors, self.embed)
             answer = survey.widen(answer, query, search, filters, embed, *sources, settings)
         llm = self.settings.llm or self._chat_model

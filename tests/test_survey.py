@@ -386,3 +386,30 @@ def test_the_cli_quotes_the_reviews_held_back_only_with_all_reviews(survey_setti
     assert "add --all-reviews" not in text and text.count('      "') == sum(
         len(g["citations"]) for g in every["groups"]
     )
+
+
+def test_a_wide_pool_reads_the_text_of_only_the_candidates_that_may_support_it(
+    assistant, survey_settings, monkeypatch
+):
+    from rag.answer import survey
+    from rag.core.models import Filters
+    from rag.index.store import Store
+
+    retriever, n = assistant.retriever, survey_settings.survey_pool
+    about = survey.by_topic(
+        assistant.query(QUESTION, retriever.understand(QUESTION)), assistant.embed
+    )
+    wide = retriever.wide(about, Filters(), n)
+    read: list[list[str]] = []
+    real = Store.fetch
+    monkeypatch.setattr(Store, "fetch", lambda self, ids: read.append(list(ids)) or real(self, ids))
+    every = retriever.hits(about, Filters(), n, wide=wide)
+    some = retriever.hits(about, Filters(), n, wide=wide, floor=survey_settings.survey_threshold)
+    assert len(read[1]) < len(read[0])
+    # The same reviews, passages and support: what is left unread could support nothing.
+    best = [(h.chunk.id, s) for h, s in survey.best_by_review(every, survey_settings)]
+    assert [(h.chunk.id, s) for h, s in survey.best_by_review(some, survey_settings)] == best
+    assert len(best) == len(ADDRESS)
+    # No candidate clears a floor of 0.99: the gate then reads names, so the whole pool is read.
+    retriever.hits(about, Filters(), n, wide=wide, floor=0.99)
+    assert len(read[2]) == len(read[0])

@@ -306,3 +306,12 @@ def test_a_numbered_paragraphs_own_number_is_not_an_amount():
     # A number in the sentence, or a dose that opens it, still is one.
     assert test("4.2.3 He said he drank 12 cans a day.")
     assert test("2.5 ml of the medicine was given.")
+
+
+def test_a_count_in_words_from_two_up_is_an_amount_and_one_is_not():
+    from rag.understand.facts import fact_tests
+
+    test = fact_tests(["amount"], COMMON, "How many home visits were made?")["amount"]
+    assert test("Fourteen home visits were made in the year.")
+    assert test("Home visits were made twice.")
+    assert not test("One of the home visits was made by a student.")

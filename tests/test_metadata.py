@@ -208,3 +208,12 @@ def test_a_review_is_also_named_by_its_partnership_and_a_theme_by_its_head_noun(
         "# Serious Case Review: Child Q\n\nOrmsby Safeguarding Children Partnership\n", "x"
     )
     assert "Ormsby review" in case.aliases and "Child Q review" in case.aliases
+
+
+def test_a_numbered_line_is_not_a_title_but_a_line_opening_with_a_number_is():
+    from rag.ingest.metadata import _NUMBERED
+
+    for numbered in ("2. Background", "2.3 The family", "4.2.1. Health", "iv. Summary"):
+        assert _NUMBERED.match(numbered), numbered
+    for title in ("7 minute briefing", "2019 thematic review", "Child W"):
+        assert not _NUMBERED.match(title), title

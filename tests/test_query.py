@@ -144,6 +144,8 @@ def test_a_section_is_named_by_its_own_words_not_by_the_review():
         # A numbered item named inside a titled part is that item, not the whole part.
         ("What is Recommendation 3 in the Child P action plan?", ["r3"]),
         ("What is the key to the Child P action plan?", ["plan"]),
+        # A year opening a heading is part of its name, not a paragraph number.
+        ("What did the Child P 2019 audit find?", ["audit"]),
     ],
 )
 def test_section_titles_are_named_without_their_numbers(question, expected):
@@ -152,6 +154,7 @@ def test_section_titles_are_named_without_their_numbers(question, expected):
         Chunk("wh", "p", "x", 2, 3, "What Happened", "other"),
         Chunk("plan", "p", "x", 4, 5, "5. Action Plan", "other"),
         Chunk("r3", "p", "x", 6, 7, "5. Action Plan › Recommendation 3", "recommendation"),
+        Chunk("audit", "p", "x", 8, 9, "2019 Audit", "other"),
     ]
     index = SectionIndex(chunks)
     assert structural_ranking(question, parse(question, METAS, VOCAB), index) == expected

@@ -53,8 +53,12 @@ ROMAN = r"(?:l?x{0,3}|xl)(?:ix|iv|v?i{0,3})"
 WORDS = "|".join(sorted(_WORDS, key=len, reverse=True))
 # A count written in words ("two", "fourteen"), longest first. Use with re.IGNORECASE.
 CARDINAL = "|".join(sorted(CARDINALS, key=len, reverse=True))
+# A count of two or more written in words: "one" is as often "one of the" as a count.
+SEVERAL = "|".join(sorted(CARDINALS[2:], key=len, reverse=True))
 # A section or paragraph number as a report writes it: "2", "2.3", "2.3.1.", "4.2.2".
 SECTION = r"\d{1,2}(?:\.\d{1,2}){0,3}\.?"
+# A line's own paragraph or list number, written with a dot: "2.", "2.3", "2.3.1.", "iv.".
+NUMBERED = rf"(?:(?=\d{{1,2}}\.){SECTION}|(?=[ivxlc]){ROMAN}\.)"
 # An item number as a heading or a question writes it: digits with an optional suffix letter,
 # a number word, or a roman numeral. Use with re.IGNORECASE.
 ITEM = rf"(?:\d{{1,3}}[a-z]?|{WORDS}|(?=[ivxlc]){ROMAN}(?![a-z]))"

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 
+from rag.core.numbers import NUMBERED
 from rag.core.text import LEADER
 from rag.ingest import metadata_words as mw
 from rag.ingest.metadata_words import canonical_type
@@ -23,7 +24,7 @@ _EARLY = 3000  # the "first part" where a partnership or review name is looked f
 _YEAR = re.compile(r"\b(?:199\d|20[0-3]\d)\b")
 _SEPARATORS = re.compile(r"\s+[–—-]\s+|:\s+")
 _PAGE = re.compile(r"^(?:page\s+)?\d+(?:\s+of\s+\d+)?$|\bpage\s+\d+\s+of\s+\d+$", re.I)
-_NUMBERED = re.compile(r"^(?:\d+(?:\.\d+)*\.|\d+\.\d+|[ivx]+\.)\s")
+_NUMBERED = re.compile(rf"^{NUMBERED}\s")
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z ]{0,40}?)\s*:\s*(.+)$")
 _BOLD_LABEL = re.compile(r"^\s*(?:[-*]\s+)?\*\*[^*\n]{1,40}:\s*\*\*")
 _THEMATIC = re.compile(

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from rag.core.models import Chunk, ChunkRef
+from rag.core.numbers import SECTION
 from rag.core.words import word_table
 from rag.core.words import words as word_list
 from rag.retrieve.base import Query, Ranking
@@ -31,7 +32,7 @@ def _label(section: str) -> str:
 
 
 # A heading's paragraph number ("2.1 Methodology", "5. Recommendations"): no question says it.
-_HEADING_NUMBER = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[A-Z]\.)\s+")
+_HEADING_NUMBER = re.compile(rf"^\s*(?:{SECTION}|[A-Z]\.)\s+")
 
 
 def _title(label: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Set
 
-from rag.core.numbers import CARDINAL, SECTION
+from rag.core.numbers import CARDINAL, SECTION, SEVERAL
 from rag.core.stemming import stemmed
 from rag.core.text import WORD, sentences
 from rag.core.words import frame_words, stopwords, words
@@ -82,7 +82,7 @@ def _states_time(text: str, frequency: bool) -> bool:
 # span ("2021/22", "2019-20").
 _AMOUNT = re.compile(
     r"(?<![A-Za-z]-)(?<!(?:19|20)\d\d[/\-–])\b(?!(?:19|20)\d\d\b)\d+(?:[.,]\d+)?\b"
-    r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|once|twice)\b",
+    rf"|\b(?:{SEVERAL}|hundred|once|twice)\b",
     re.IGNORECASE,
 )
 

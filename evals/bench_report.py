@@ -288,7 +288,7 @@ def render(r: dict, previous: dict) -> str:
             "",
             f"The run this report replaces was made on {previous['date']}; its figures are in "
             "git history (evals/BENCHMARKS.json). Runs are not compared here: the machine's "
-            "load differs between runs, and the scale corpus changed (it was corpus paragraphs "
-            "recombined, with a pool of 512 embeddings plus noise as vectors).",
+            "load differs between runs (the bare import and the bare Chroma query show how "
+            "much), so compare the ratios to those baselines, not the times.",
         ]
     return "\n".join(rows) + "\n"

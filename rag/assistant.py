@@ -280,16 +280,19 @@ class Assistant:
         query, topic_vectors = embed_query(self.embedder.embed, info.text or q, info, topics)
         pool = max(settings.survey_pool, settings.candidates)
         wide = retriever.wide(query, filters, pool) if wanted else None
-        hits, vector = retriever.hits(query, filters, wide=wide), query.full
+        hits = retriever.hits(query, filters, wide=wide)
         if refused := gates.unaddressed(q, info, hits, answer_id):
             return Grounds(refused)
         # Every read of this answer from the retriever's generation, with no pointer read each.
         reads = self._sources.on(retriever.store)
         sources = (reads.documents, reads.sentence_vectors, reads.verify)
+        # Sentences are chosen by the vector dense search ranks by: the question's topic, without
+        # a named review's name or conversational frames, which every sentence of a passage of
+        # that review shares as much as the one that answers.
         answer = compose(
             q,
             hits,
-            vector,
+            query.vector,
             *sources,
             settings,
             answer_id,

@@ -171,3 +171,40 @@ def test_a_narrative_sentence_a_little_less_close_than_the_best_is_quoted_too():
     quoted = " ".join(c.quote.text for c in answer.citations)
     assert "first home visit" in quoted
     assert "drop-in" not in quoted
+
+
+NARRATIVE = """# Ambergate Safeguarding Children Partnership
+
+## Local Child Safeguarding Practice Review: Child Q
+
+This is a fictional document written for software testing; all names are invented.
+
+### What happened
+
+The Child Q review looked at events over two years in the Ambergate area, from the birth of her
+brother. Relatives were asked to translate at health appointments, so the mother's own account
+was never heard. The family moved house twice in that time.
+
+### Background
+
+Child Q lived with her mother and baby brother in a rented flat near the school.
+"""
+
+
+def test_a_review_named_question_quotes_the_sentence_on_its_topic_not_on_the_review(
+    tmp_path, embedder
+):
+    """Every sentence of the review shares its name; the sentence that answers is chosen by
+    the question's topic, not by the review's name that the question repeats."""
+    from rag.assistant import Assistant
+    from tests.conftest import make_settings
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "ambergate-child-q.md").write_text(NARRATIVE, encoding="utf-8")
+    settings = make_settings(tmp_path, corpus_dir=corpus, catalog_file="none.toml")
+    assistant = Assistant(settings, embedder=embedder)
+    assistant.ingest()
+    answer = assistant.ask("What did the Child Q review say about interpreting for the mother?")
+    assert not answer.abstained
+    assert answer.citations[0].quote.text.startswith("Relatives were asked to translate")

@@ -155,6 +155,7 @@ def test_section_titles_are_named_without_their_numbers(question, expected):
         Chunk("plan", "p", "x", 4, 5, "5. Action Plan", "other"),
         Chunk("r3", "p", "x", 6, 7, "5. Action Plan › Recommendation 3", "recommendation"),
         Chunk("audit", "p", "x", 8, 9, "2019 Audit", "other"),
+        Chunk("audit20", "p", "x", 10, 11, "2020 Audit", "other"),
     ]
     index = SectionIndex(chunks)
     assert structural_ranking(question, parse(question, METAS, VOCAB), index) == expected

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Set
 
-from rag.core.numbers import CARDINAL, SECTION, SEVERAL
+from rag.core.numbers import CARDINAL, NUMBERED, SEVERAL
 from rag.core.stemming import stemmed
 from rag.core.text import WORD, sentences
 from rag.core.words import frame_words, stopwords, words
@@ -284,7 +284,7 @@ def spells_out(text: str, question: str) -> bool:
 
 # A numbered paragraph's own number ("4.2.2 The emergency department …") is not an amount; a
 # dose that opens a sentence ("2.5 ml …") is not followed by a capital.
-_PARAGRAPH_NUMBER = re.compile(rf"^\s*(?=\d+\.){SECTION}\s+(?=[A-Z])")
+_PARAGRAPH_NUMBER = re.compile(rf"^\s*{NUMBERED}\s+(?=[A-Z])")
 
 
 def _states_amount(text: str) -> bool:
